@@ -1,0 +1,122 @@
+"""Nightly flow: discover -> transcribe and store each new or changed call -> tag -> deals ->
+analysis -> coaching flags -> run summary.
+
+This file only orchestrates (order, retries, what runs per call). Every step is a plain function
+in `talktracks` that tests call directly. Run it with `talktracks nightly` or serve it on a
+schedule with `talktracks schedule`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from talktracks.batch import (
+    CallJob,
+    CallOutcome,
+    RunSummary,
+    finish_run,
+    is_transient,
+    plan_batch,
+    process_call,
+    record_failure,
+    register_pending,
+    start_run,
+)
+from talktracks.batch.progress import report
+from talktracks.config import Settings, get_settings
+from talktracks.speech import load_model
+from talktracks.store import shared_store
+
+
+def _retry_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we only classify it
+        return is_transient(exc)
+    return False
+
+
+@task(
+    name="transcribe-and-store",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_retry_transient,
+    cache_policy=NO_CACHE,
+)
+def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome:
+    model = load_model(
+        settings.whisper_model,
+        settings.whisper_device,
+        settings.whisper_compute_type,
+        settings.whisper_cpu_threads,
+    )
+    return process_call(shared_store(settings.database_url), job, model, settings)
+
+
+@task(name="tag-calls", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
+def tag_new_calls(settings: Settings, call_ids: list[str]) -> str:
+    from talktracks.behaviours import tag_calls
+
+    return str(tag_calls(shared_store(settings.database_url), call_ids))
+
+
+@task(name="import-deals", cache_policy=NO_CACHE)
+def import_deals_task(settings: Settings, path: Path) -> str:
+    from talktracks.ingest.deals import import_deals
+
+    return str(import_deals(shared_store(settings.database_url), path))
+
+
+@task(name="refresh-analysis", cache_policy=NO_CACHE)
+def refresh_analysis_task(settings: Settings) -> str:
+    from talktracks.analysis import refresh_analysis
+
+    return str(refresh_analysis(shared_store(settings.database_url), settings.data_dir / "analysis"))
+
+
+@task(name="coaching-flags", cache_policy=NO_CACHE)
+def coaching_flags_task(settings: Settings) -> str:
+    from talktracks.coaching import compute_flags
+
+    return str(compute_flags(shared_store(settings.database_url), settings))
+
+
+@flow(name="talktracks-nightly", log_prints=False, validate_parameters=False)
+def nightly(settings: Settings | None = None) -> RunSummary:
+    settings = settings or get_settings()
+    store = shared_store(settings.database_url)
+    run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
+    plan = plan_batch(
+        store, settings.recordings_dir, settings.manifest_path, max_attempts=settings.max_attempts
+    )
+    register_pending(store, plan.jobs)
+    report("planned", plan)
+
+    outcomes: list[CallOutcome] = []
+    for job in plan.jobs:
+        state = transcribe_and_store(job, settings, return_state=True)
+        if state.is_completed():
+            outcome = state.result()
+        else:  # transient errors that outlived their retries: the call fails, the batch goes on
+            outcome = record_failure(store, job, f"failed after retries: {state.message}")
+        outcomes.append(outcome)
+        report("call", outcome)
+
+    done_ids = [o.call_id for o in outcomes if o.status in ("done", "no_speech")]
+    steps = [("tagging", tag_new_calls, (settings, done_ids))]
+    if settings.deals_csv is not None:
+        steps.append(("deals", import_deals_task, (settings, settings.deals_csv)))
+    steps += [
+        ("analysis", refresh_analysis_task, (settings,)),
+        ("flags", coaching_flags_task, (settings,)),
+    ]
+    # Transcripts are already stored; a later step failing is reported, not allowed to undo them.
+    extra: dict[str, str] = {}
+    for name, step, args in steps:
+        state = step(*args, return_state=True)
+        extra[name] = state.result() if state.is_completed() else f"FAILED: {state.message}"
+    return finish_run(store, run_id, plan, outcomes, extra=extra)

@@ -1,0 +1,110 @@
+"""Pipeline run records: what each run saw, did and failed at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from talktracks.batch.plan import BatchPlan
+from talktracks.batch.process import CallOutcome
+from talktracks.store import Call, Run, Store, mask_url
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    status: str
+    discovered: int
+    processed: int
+    skipped: int
+    failed: int
+    no_speech: int
+    left_failed: int
+    audio_seconds: float
+    wall_seconds: float
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    database: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The human-readable summary the CLI prints."""
+        out = [
+            f"run {self.run_id}: {self.status}",
+            f"  recordings found : {self.discovered}",
+            f"  transcribed      : {self.processed} ({self.no_speech} with no speech)",
+            f"  skipped (stored) : {self.skipped}",
+            f"  failed this run  : {self.failed}",
+            f"  audio            : {self.audio_seconds / 60:.1f} min in {self.wall_seconds:.0f} s",
+        ]
+        if self.left_failed:
+            out.append(
+                f"  left failed      : {self.left_failed} (out of attempts; `talktracks requeue CALL_ID`)"
+            )
+        out += [f"  {k:<17}: {v}" for k, v in self.extra.items()]
+        out.append(f"  database         : {self.database}")
+        out += [f"  FAILED {cid}: {reason}" for cid, reason in self.failures]
+        out += [f"  warning: {w}" for w in self.warnings]
+        return out
+
+
+def start_run(store: Store, kind: str = "nightly", flow_run_id: str | None = None) -> int:
+    """Open a run record; runs left 'running' by a killed process are marked 'aborted'."""
+    with store.session() as s:
+        s.execute(
+            update(Run)
+            .where(Run.status == "running", Run.kind == kind)
+            .values(status="aborted", error="process ended before the run finished")
+        )
+        run = Run(kind=kind, status="running", flow_run_id=flow_run_id)
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def finish_run(
+    store: Store,
+    run_id: int,
+    plan: BatchPlan,
+    outcomes: list[CallOutcome],
+    *,
+    extra: dict[str, str] | None = None,
+) -> RunSummary:
+    """Close the run record with its counts and return the summary."""
+    failures = [(o.call_id, o.error or "unknown error") for o in outcomes if o.status == "failed"]
+    done = [o for o in outcomes if o.status in ("done", "no_speech")]
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None, f"run {run_id} vanished"
+        run.finished_at = datetime.now(UTC)
+        run.status = "completed" if not failures else "completed_with_failures"
+        run.discovered = plan.discovered
+        run.processed = len(done)
+        run.skipped = len(plan.skipped)
+        run.failed = len(failures)
+        run.no_speech = sum(o.status == "no_speech" for o in outcomes)
+        run.audio_seconds = sum(o.audio_seconds for o in outcomes)
+        run.warnings = list(plan.warnings)
+        left = s.scalars(
+            select(Call.call_id).where(Call.call_id.in_(plan.left_failed))
+        ).all()
+        started = run.started_at
+        summary = RunSummary(
+            run_id=run_id,
+            status=run.status,
+            discovered=run.discovered,
+            processed=run.processed,
+            skipped=run.skipped,
+            failed=run.failed,
+            no_speech=run.no_speech,
+            left_failed=len(left),
+            audio_seconds=run.audio_seconds,
+            wall_seconds=(run.finished_at - started).total_seconds(),
+            failures=failures,
+            warnings=list(plan.warnings),
+            database=mask_url(store.url),
+            extra=dict(extra or {}),
+        )
+    return summary

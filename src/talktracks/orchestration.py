@@ -1,0 +1,48 @@
+"""Prefect set-up: offline, quiet, with its state under our data directory.
+
+Must run before `prefect` is imported, because Prefect reads its settings at import time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from talktracks.config import PROJECT_ROOT, Settings
+
+FLOWS_DIR = PROJECT_ROOT / "flows"
+
+_PREFECT_DEFAULTS = {
+    # No telemetry, no update checks: nightly runs happen on machines without internet.
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    # Ephemeral API server when no PREFECT_API_URL is configured; give it time on a busy box.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_UI_ENABLED": "false",
+}
+
+
+def configure_prefect(settings: Settings) -> None:
+    """Set Prefect's environment defaults (explicit user settings win)."""
+    os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
+    for key, value in _PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+def load_flow_module(name: str) -> ModuleType:
+    """Import flows/<name>.py (flows/ is deployment code beside the package, not part of it)."""
+    module_name = f"talktracks_flows.{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    path = Path(FLOWS_DIR / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a broken checkout
+        raise ImportError(f"cannot load flow file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
