@@ -1,0 +1,107 @@
+"""The store: migrations (including upgrading an old database), SQLite pragmas, bad URLs."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from talktracks.errors import StoreUnavailable
+from talktracks.store import Call, Utterance, open_store
+from talktracks.store.engine import make_engine, upgrade
+
+
+def test_fresh_database_gets_every_table_and_wal(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'tt.db'}")
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"calls", "utterances", "runs", "tags", "labels", "deals", "users", "flags"} <= tables
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_old_database_is_upgraded_on_open_and_keeps_its_rows(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0001")  # the schema as the first release shipped it
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO calls (call_id, channels, status, attempts, source, created_at, updated_at)"
+                " VALUES ('c1', 'mono', 'done', 0, 'audio', '2026-01-01', '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                'INSERT INTO utterances (call_id, idx, speaker, start, "end", text)'
+                " VALUES ('c1', 0, 'unknown', 0.0, 1.5, 'hello there')"
+            )
+        )
+    assert "tags" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+    store = open_store(url)  # upgrades to head automatically
+    assert {"tags", "labels", "flags", "audit"} <= set(inspect(store.engine).get_table_names())
+    with store.session() as s:
+        assert s.get(Call, "c1").status == "done"
+        assert s.scalars(select(Utterance.text)).one() == "hello there"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+
+
+def test_timestamps_round_trip_as_aware_utc(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'tt.db'}")
+    when = datetime.fromisoformat("2026-03-01T09:30:00-05:00")
+    with store.session() as s:
+        s.add(Call(call_id="c", channels="mono", status="done", attempts=0, source="audio", started_at=when))
+    with store.session() as s:
+        got = s.get(Call, "c").started_at
+    assert got == when and got.tzinfo == UTC
+
+
+def test_deleting_a_call_cascades_to_utterances(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'tt.db'}")
+    with store.session() as s:
+        s.add(Call(call_id="c", channels="mono", status="done", attempts=0, source="audio"))
+        s.flush()
+        s.add(Utterance(call_id="c", idx=0, speaker="unknown", start=0, end=1, text="hi"))
+    with store.session() as s:
+        s.delete(s.get(Call, "c"))
+    with store.session() as s:
+        assert s.scalars(select(Utterance)).all() == []
+
+
+def test_unreachable_url_is_one_line_with_password_masked():
+    with pytest.raises(StoreUnavailable) as info:
+        open_store("postgresql+psycopg://sales:hunter2@127.0.0.1:1/talktracks")
+    message = str(info.value)
+    assert "hunter2" not in message and "***" in message
+    assert "\n" not in message
+
+
+def test_database_in_missing_unwritable_location(tmp_path):
+    with pytest.raises(StoreUnavailable, match="cannot"):
+        open_store("sqlite:////proc/talktracks/tt.db")
+
+
+def test_read_only_database_is_refused_and_keeps_its_data(tmp_path):
+    # Root bypasses file modes, so open the file read-only at the SQLite level instead.
+    path = tmp_path / "ro.db"
+    store = open_store(f"sqlite:///{path}")
+    with store.session() as s:
+        s.add(Call(call_id="keep", channels="mono", status="done", attempts=0, source="audio"))
+    store.dispose()
+    with pytest.raises(StoreUnavailable) as info:
+        open_store(f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert "readonly" in str(info.value) or "read-only" in str(info.value)
+    con = sqlite3.connect(path)
+    assert con.execute("select call_id from calls").fetchall() == [("keep",)]
+    con.close()
+
+
+def test_invalid_url():
+    with pytest.raises(StoreUnavailable, match="not a valid"):
+        open_store("not a url at all")
