@@ -57,7 +57,13 @@ def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome:
     return process_call(shared_store(settings.database_url), job, model, settings)
 
 
-@task(name="tag-calls", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
+@task(
+    name="tag-calls",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_retry_transient,
+    cache_policy=NO_CACHE,
+)
 def tag_new_calls(settings: Settings, call_ids: list[str]) -> str:
     from talktracks.behaviours import tag_calls
 

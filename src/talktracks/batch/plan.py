@@ -90,8 +90,10 @@ def _decide(row: ManifestRow, digest: str | None, existing: Call | None, max_att
     if existing.status == "pending":
         return "pending"
     if digest is None:
-        # The file vanished: keep a finished transcript, retry an unfinished one.
-        return None if existing.status in DONE_STATES else "retry"
+        # The file vanished: keep a finished transcript; an unfinished one uses up its attempts.
+        if existing.status in DONE_STATES:
+            return None
+        return "retry" if existing.attempts < max_attempts else None
     if digest != existing.content_hash:
         return "changed"
     if existing.channels != row.channels:
