@@ -12,17 +12,21 @@ Nothing here downloads: call recordings are private and the pipeline must run ai
 from __future__ import annotations
 
 import importlib.resources
+import logging
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import ctranslate2
+import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.utils import available_models, download_model
 
 from talktracks.errors import ModelHashMismatch, ModelNotFound
 from talktracks.speech.audio import content_hash
+
+log = logging.getLogger(__name__)
 
 EMBEDDED_HASHES: dict[str, str] = {
     "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
@@ -150,6 +154,7 @@ def load_model(spec: str, device: str, compute_type: str, cpu_threads: int) -> L
     disk are caught; loading only happens the first time.
     """
     resolved = resolve_model(spec)
+    auto = device == "auto"
     device = resolve_device(device)
     compute_type = resolve_compute_type(compute_type, device)
     threads = _cpu_threads(cpu_threads)
@@ -158,12 +163,8 @@ def load_model(spec: str, device: str, compute_type: str, cpu_threads: int) -> L
     with _load_lock:
         loaded = _model_cache.get(key)
         if loaded is None:
-            whisper = WhisperModel(
-                resolved.size_or_path,
-                device=device,
-                compute_type=compute_type,
-                cpu_threads=threads,
-                local_files_only=True,
+            whisper, device, compute_type = _open_whisper(
+                resolved.size_or_path, device, compute_type, threads, fallback=auto
             )
             loaded = LoadedModel(
                 whisper=whisper,
@@ -174,6 +175,31 @@ def load_model(spec: str, device: str, compute_type: str, cpu_threads: int) -> L
             )
             _model_cache[key] = loaded
     return loaded
+
+
+def _open_whisper(
+    path: str, device: str, compute_type: str, threads: int, *, fallback: bool
+) -> tuple[WhisperModel, str, str]:
+    """Open the model; with device 'auto', a GPU whose CUDA libraries are unusable means CPU.
+
+    CTranslate2 sees the GPU through the driver, but cuBLAS/cuDNN are only loaded on first use,
+    so a one-second warm-up decode proves the device before a night's batch depends on it.
+    """
+    whisper = WhisperModel(
+        path, device=device, compute_type=compute_type, cpu_threads=threads, local_files_only=True
+    )
+    if device != "cuda" or not fallback:
+        return whisper, device, compute_type
+    try:
+        segments, _ = whisper.transcribe(np.zeros(16000, dtype=np.float32), vad_filter=False)
+        list(segments)
+        return whisper, device, compute_type
+    except (RuntimeError, OSError) as exc:
+        log.warning("CUDA unusable (%s); falling back to CPU int8", str(exc).splitlines()[0])
+        cpu = WhisperModel(
+            path, device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
+        )
+        return cpu, "cpu", "int8"
 
 
 def resolve_device(device: str) -> str:
