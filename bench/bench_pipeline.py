@@ -110,16 +110,24 @@ def main() -> None:
         pipeline.append(elapsed)
     best_direct, best_pipeline = min(direct), min(pipeline)
 
-    print(f"calls: {n_calls}, audio: {audio_s / 60:.2f} min, model: {model.name} "
-          f"({model.device}/{model.compute_type}, threads={settings.whisper_cpu_threads or os.cpu_count()}),"
-          f" beam={settings.whisper_beam_size}")
-    print(f"direct faster-whisper : {best_direct:7.1f} s   (runs: {', '.join(f'{x:.1f}' for x in direct)})")
-    print(f"pipeline (per-call)   : {best_pipeline:7.1f} s   (runs: {', '.join(f'{x:.1f}' for x in pipeline)})")
+    print(
+        f"calls: {n_calls}, audio: {audio_s / 60:.2f} min, model: {model.name} "
+        f"({model.device}/{model.compute_type}, threads={settings.whisper_cpu_threads or os.cpu_count()}),"
+        f" beam={settings.whisper_beam_size}"
+    )
+    print(
+        f"direct faster-whisper : {best_direct:7.1f} s   (runs: {', '.join(f'{x:.1f}' for x in direct)})"
+    )
+    print(
+        f"pipeline (per-call)   : {best_pipeline:7.1f} s   (runs: {', '.join(f'{x:.1f}' for x in pipeline)})"
+    )
     print(f"pipeline / direct     : {best_pipeline / best_direct:7.3f}   (target <= 1.10)")
     print(f"real-time factor      : {best_pipeline / audio_s:7.3f}   (processing s per audio s)")
     if not args.no_flow:
         flow = flow_seconds(settings, args.recordings)
-        print(f"full Prefect flow     : {flow:7.1f} s   (incl. API server start, tagging, analysis, flags)")
+        print(
+            f"full Prefect flow     : {flow:7.1f} s   (incl. API server start, tagging, analysis, flags)"
+        )
         print(f"flow / direct         : {flow / best_direct:7.3f}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS              : {peak_mb:7.0f} MB")

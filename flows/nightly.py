@@ -81,7 +81,9 @@ def import_deals_task(settings: Settings, path: Path) -> str:
 def refresh_analysis_task(settings: Settings) -> str:
     from talktracks.analysis import refresh_analysis
 
-    return str(refresh_analysis(shared_store(settings.database_url), settings.data_dir / "analysis"))
+    return str(
+        refresh_analysis(shared_store(settings.database_url), settings.data_dir / "analysis")
+    )
 
 
 @task(name="coaching-flags", cache_policy=NO_CACHE)

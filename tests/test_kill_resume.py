@@ -23,7 +23,15 @@ def start_nightly(recordings: Path, data_dir: Path, api_url: str) -> subprocess.
         "TALKTRACKS_WHISPER_CPU_THREADS": "1",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "talktracks", "nightly", "--recordings", str(recordings), "--no-progress"],
+        [
+            sys.executable,
+            "-m",
+            "talktracks",
+            "nightly",
+            "--recordings",
+            str(recordings),
+            "--no-progress",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -31,7 +39,9 @@ def start_nightly(recordings: Path, data_dir: Path, api_url: str) -> subprocess.
     )
 
 
-def test_sigkill_mid_run_then_rerun_completes_every_call_exactly_once(prefect_api, tmp_path, real_audio_dir):
+def test_sigkill_mid_run_then_rerun_completes_every_call_exactly_once(
+    prefect_api, tmp_path, real_audio_dir
+):
     rec = tmp_path / "rec"
     rec.mkdir()
     for i in range(3):
@@ -48,14 +58,18 @@ def test_sigkill_mid_run_then_rerun_completes_every_call_exactly_once(prefect_ap
             try:
                 store = open_store(url, migrate=False, writable=False)
                 with store.session() as s:
-                    done = s.scalar(select(func.count()).select_from(Call).where(Call.status == "done"))
+                    done = s.scalar(
+                        select(func.count()).select_from(Call).where(Call.status == "done")
+                    )
                 store.dispose()
             except Exception:  # noqa: BLE001 - the schema may not exist yet
                 done = 0
         if done >= 1:
             break
         time.sleep(0.2)
-    assert proc.poll() is None, "the run finished before it could be killed: " + proc.stdout.read().decode()
+    assert proc.poll() is None, (
+        "the run finished before it could be killed: " + proc.stdout.read().decode()
+    )
     assert done >= 1, "no call finished in time"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -72,7 +86,9 @@ def test_sigkill_mid_run_then_rerun_completes_every_call_exactly_once(prefect_ap
     with store.session() as s:
         calls = list(s.scalars(select(Call)))
         assert len(calls) == 6 and all(c.status == "done" for c in calls)
-        per_call = dict(s.execute(select(Utterance.call_id, func.count()).group_by(Utterance.call_id)).all())
+        per_call = dict(
+            s.execute(select(Utterance.call_id, func.count()).group_by(Utterance.call_id)).all()
+        )
         # Identical recordings produce identical transcripts: a duplicate or partial write would differ.
         assert len({per_call[f"jfk-{i}"] for i in range(3)}) == 1
         assert len({per_call[f"duo-{i}"] for i in range(3)}) == 1

@@ -24,7 +24,14 @@ JFK_REF = "And so, my fellow Americans, ask not what your country can do for you
 
 
 def wer(reference: str, hypothesis: str) -> float:
-    norm = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()])
+    norm = jiwer.Compose(
+        [
+            jiwer.ToLowerCase(),
+            jiwer.RemovePunctuation(),
+            jiwer.RemoveMultipleSpaces(),
+            jiwer.Strip(),
+        ]
+    )
     return jiwer.wer(norm(reference), norm(hypothesis))
 
 
@@ -35,7 +42,9 @@ def run_nightly(settings, recordings: Path):
 def speaker_text(store, call_id: str, speaker: str) -> str:
     with store.session() as s:
         rows = s.scalars(
-            select(Utterance.text).where(Utterance.call_id == call_id, Utterance.speaker == speaker).order_by(Utterance.idx)
+            select(Utterance.text)
+            .where(Utterance.call_id == call_id, Utterance.speaker == speaker)
+            .order_by(Utterance.idx)
         ).all()
     return " ".join(rows)
 
@@ -61,7 +70,9 @@ def messy_folder(tmp_path, real_audio_dir) -> Path:
     return rec
 
 
-def test_bad_inputs_never_fail_the_batch_and_retry_up_to_the_limit(prefect_api, data_settings, messy_folder):
+def test_bad_inputs_never_fail_the_batch_and_retry_up_to_the_limit(
+    prefect_api, data_settings, messy_folder
+):
     settings = data_settings
     first = run_nightly(settings, messy_folder)
     store = open_store(settings.database_url)
@@ -84,7 +95,9 @@ def test_bad_inputs_never_fail_the_batch_and_retry_up_to_the_limit(prefect_api, 
     assert wer(JFK_REF, speaker_text(store, "jfk", "unknown")) <= 0.25
     with store.session() as s:
         utterances_after_first = s.scalar(select(func.count()).select_from(Utterance))
-        assert calls["jfk"].asr_model_hash and calls["jfk"].content_hash and calls["jfk"].duration > 10
+        assert (
+            calls["jfk"].asr_model_hash and calls["jfk"].content_hash and calls["jfk"].duration > 10
+        )
 
     # Runs 2 and 3 retry only the failures; stored calls are skipped.
     for attempt in (2, 3):
@@ -104,7 +117,9 @@ def test_bad_inputs_never_fail_the_batch_and_retry_up_to_the_limit(prefect_api, 
         assert s.scalar(select(func.count()).select_from(Utterance)) == utterances_after_first
 
 
-def test_rerun_processes_nothing_and_changed_file_replaces_transcript(prefect_api, data_settings, tmp_path, real_audio_dir):
+def test_rerun_processes_nothing_and_changed_file_replaces_transcript(
+    prefect_api, data_settings, tmp_path, real_audio_dir
+):
     rec = tmp_path / "rec"
     rec.mkdir()
     shutil.copy(real_audio_dir / "jfk.flac", rec / "call-7.flac")
@@ -144,7 +159,15 @@ def test_malformed_manifest_stops_before_anything_is_processed(data_settings, tm
 
 
 def test_unreachable_database_is_one_line_naming_the_masked_url(tmp_path, capsys):
-    code = main(["nightly", "--recordings", str(tmp_path), "--db", "postgresql+psycopg://ops:s3cret@127.0.0.1:1/tt"])
+    code = main(
+        [
+            "nightly",
+            "--recordings",
+            str(tmp_path),
+            "--db",
+            "postgresql+psycopg://ops:s3cret@127.0.0.1:1/tt",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code != 0 and err.count("\n") == 0
     assert "ops:***@127.0.0.1:1/tt" in err and "s3cret" not in err

@@ -105,7 +105,11 @@ def test_scripts_without_spaces_are_joined_without_spaces() -> None:
 
 
 def test_backchannel_on_the_other_channel_does_not_split_a_sentence():
-    rep = [Word(0.0, 0.4, " we", 0.9), Word(0.5, 0.9, " install", 0.9), Word(1.0, 1.4, " panels.", 0.9)]
+    rep = [
+        Word(0.0, 0.4, " we", 0.9),
+        Word(0.5, 0.9, " install", 0.9),
+        Word(1.0, 1.4, " panels.", 0.9),
+    ]
     customer = [Word(0.6, 0.8, " mm-hmm", 0.8)]
     utterances = merge_channel_words({"rep": rep, "customer": customer})
     assert [(u.speaker, u.text) for u in utterances] == [

@@ -56,7 +56,16 @@ def test_timestamps_round_trip_as_aware_utc(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'tt.db'}")
     when = datetime.fromisoformat("2026-03-01T09:30:00-05:00")
     with store.session() as s:
-        s.add(Call(call_id="c", channels="mono", status="done", attempts=0, source="audio", started_at=when))
+        s.add(
+            Call(
+                call_id="c",
+                channels="mono",
+                status="done",
+                attempts=0,
+                source="audio",
+                started_at=when,
+            )
+        )
     with store.session() as s:
         got = s.get(Call, "c").started_at
     assert got == when and got.tzinfo == UTC

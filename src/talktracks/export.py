@@ -12,11 +12,27 @@ from sqlalchemy import select
 from talktracks.store import Call, Store, Tag, Utterance
 
 UTTERANCE_COLUMNS = [
-    "call_id", "rep_id", "deal_id", "utterance_index", "speaker", "start", "end", "text", "tags",
+    "call_id",
+    "rep_id",
+    "deal_id",
+    "utterance_index",
+    "speaker",
+    "start",
+    "end",
+    "text",
+    "tags",
 ]
 TAG_COLUMNS = [
-    "call_id", "utterance_index", "speaker", "behaviour", "score", "source",
-    "evidence_start", "evidence_end", "evidence", "model_version",
+    "call_id",
+    "utterance_index",
+    "speaker",
+    "behaviour",
+    "score",
+    "source",
+    "evidence_start",
+    "evidence_end",
+    "evidence",
+    "model_version",
 ]
 
 
@@ -25,8 +41,15 @@ def utterances_frame(store: Store) -> pd.DataFrame:
     with store.session() as s:
         rows = s.execute(
             select(
-                Utterance.id, Utterance.call_id, Call.rep_id, Call.deal_id, Utterance.idx,
-                Utterance.speaker, Utterance.start, Utterance.end, Utterance.text,
+                Utterance.id,
+                Utterance.call_id,
+                Call.rep_id,
+                Call.deal_id,
+                Utterance.idx,
+                Utterance.speaker,
+                Utterance.start,
+                Utterance.end,
+                Utterance.text,
             )
             .join(Call, Call.call_id == Utterance.call_id)
             .order_by(Utterance.call_id, Utterance.idx)
@@ -35,9 +58,7 @@ def utterances_frame(store: Store) -> pd.DataFrame:
     tags: dict[int, list[str]] = {}
     for uid, behaviour in tag_rows:
         tags.setdefault(uid, []).append(behaviour)
-    frame = pd.DataFrame(
-        [(*r[1:], tags.get(r[0], [])) for r in rows], columns=UTTERANCE_COLUMNS
-    )
+    frame = pd.DataFrame([(*r[1:], tags.get(r[0], [])) for r in rows], columns=UTTERANCE_COLUMNS)
     return frame
 
 
@@ -46,15 +67,21 @@ def tags_frame(store: Store) -> pd.DataFrame:
     with store.session() as s:
         rows = s.execute(
             select(
-                Tag.call_id, Utterance.idx, Utterance.speaker, Tag.behaviour, Tag.score, Tag.source,
-                Tag.evidence_start, Tag.evidence_end, Utterance.text, Tag.model_version,
+                Tag.call_id,
+                Utterance.idx,
+                Utterance.speaker,
+                Tag.behaviour,
+                Tag.score,
+                Tag.source,
+                Tag.evidence_start,
+                Tag.evidence_end,
+                Utterance.text,
+                Tag.model_version,
             )
             .join(Utterance, Utterance.id == Tag.utterance_id)
             .order_by(Tag.call_id, Utterance.idx, Tag.behaviour)
         ).all()
-    return pd.DataFrame(
-        [(*r[:8], r[8][r[6] : r[7]], r[9]) for r in rows], columns=TAG_COLUMNS
-    )
+    return pd.DataFrame([(*r[:8], r[8][r[6] : r[7]], r[9]) for r in rows], columns=TAG_COLUMNS)
 
 
 def calls_frame(store: Store) -> pd.DataFrame:

@@ -83,7 +83,9 @@ def _unlisted_rows(
     return rows
 
 
-def _decide(row: ManifestRow, digest: str | None, existing: Call | None, max_attempts: int) -> str | None:
+def _decide(
+    row: ManifestRow, digest: str | None, existing: Call | None, max_attempts: int
+) -> str | None:
     """Why this row needs work, or None to skip it."""
     if existing is None:
         return "new"

@@ -99,7 +99,10 @@ def store_transcript(store: Store, job: CallJob, transcript: Transcript) -> Call
             for i, u in enumerate(transcript.utterances)
         )
     return CallOutcome(
-        job.call_id, status, audio_seconds=transcript.duration, utterances=len(transcript.utterances)
+        job.call_id,
+        status,
+        audio_seconds=transcript.duration,
+        utterances=len(transcript.utterances),
     )
 
 

@@ -87,9 +87,7 @@ def finish_run(
         run.no_speech = sum(o.status == "no_speech" for o in outcomes)
         run.audio_seconds = sum(o.audio_seconds for o in outcomes)
         run.warnings = list(plan.warnings)
-        left = s.scalars(
-            select(Call.call_id).where(Call.call_id.in_(plan.left_failed))
-        ).all()
+        left = s.scalars(select(Call.call_id).where(Call.call_id.in_(plan.left_failed))).all()
         started = run.started_at
         summary = RunSummary(
             run_id=run_id,

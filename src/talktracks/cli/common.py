@@ -9,7 +9,9 @@ from talktracks.store import Store, open_store
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: the embedded SQLite file)")
+    p.add_argument(
+        "--db", metavar="URL", help="SQLAlchemy database URL (default: the embedded SQLite file)"
+    )
 
 
 def settings_from(args: argparse.Namespace, **extra: object) -> Settings:

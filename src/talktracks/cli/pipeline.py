@@ -21,8 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("transcribe", help="transcribe one recording and print it")
     p.add_argument("file", type=Path)
-    p.add_argument("--channels", choices=("rep-left", "rep-right", "mono"), default=None,
-                   help="default: rep-left for stereo, mono otherwise")
+    p.add_argument(
+        "--channels",
+        choices=("rep-left", "rep-right", "mono"),
+        default=None,
+        help="default: rep-left for stereo, mono otherwise",
+    )
     p.set_defaults(handler=cmd_transcribe)
 
     p = sub.add_parser("status", help="calls per state, failures with reasons, last runs")
@@ -78,8 +82,11 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         nonlocal bar
         if args.no_progress or not sys.stderr.isatty():
             if event == "call":
-                print(f"  {payload.call_id}: {payload.status}"
-                      + (f" ({payload.error})" if payload.error else ""), file=sys.stderr)
+                print(
+                    f"  {payload.call_id}: {payload.status}"
+                    + (f" ({payload.error})" if payload.error else ""),
+                    file=sys.stderr,
+                )
             return
         from tqdm import tqdm
 
@@ -103,13 +110,20 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     channels = args.channels or ("rep-left" if probe_channels(args.file) >= 2 else "mono")
-    model = load_model(settings.whisper_model, settings.whisper_device,
-                       settings.whisper_compute_type, settings.whisper_cpu_threads)
+    model = load_model(
+        settings.whisper_model,
+        settings.whisper_device,
+        settings.whisper_compute_type,
+        settings.whisper_cpu_threads,
+    )
     t = transcribe_call(args.file, channels, model, settings)
     for u in t.utterances:
         print(f"[{_clock(u.start)} - {_clock(u.end)}] {u.speaker:>8}: {u.text}")
-    print(f"-- {t.duration:.1f} s of audio, language {t.language}, model {t.model_name}, "
-          f"{t.processing_seconds:.1f} s to transcribe", file=sys.stderr)
+    print(
+        f"-- {t.duration:.1f} s of audio, language {t.language}, model {t.model_name}, "
+        f"{t.processing_seconds:.1f} s to transcribe",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -133,8 +147,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if runs:
         print("recent runs:")
         for r in runs:
-            print(f"  #{r.id} {r.kind} {r.started_at:%Y-%m-%d %H:%M} {r.status}: "
-                  f"{r.processed} processed, {r.skipped} skipped, {r.failed} failed")
+            print(
+                f"  #{r.id} {r.kind} {r.started_at:%Y-%m-%d %H:%M} {r.status}: "
+                f"{r.processed} processed, {r.skipped} skipped, {r.failed} failed"
+            )
     return 0
 
 
@@ -152,7 +168,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     store = store_from(args, writable=False)
     n = export_table(store, args.what, args.format, args.out)
-    print(f"exported {n} {args.what} rows" + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    print(
+        f"exported {n} {args.what} rows" + (f" to {args.out}" if args.out else ""), file=sys.stderr
+    )
     return 0
 
 

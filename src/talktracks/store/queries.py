@@ -36,7 +36,9 @@ def requeue(store: Store, call_id: str) -> str:
         if call is None:
             raise InputError(f"no call with call_id {call_id!r}")
         if call.source == "import":
-            raise InputError(f"call {call_id!r} was imported from a transcript; there is no audio to requeue")
+            raise InputError(
+                f"call {call_id!r} was imported from a transcript; there is no audio to requeue"
+            )
         previous = call.status
         call.status = "pending"
         call.attempts = 0

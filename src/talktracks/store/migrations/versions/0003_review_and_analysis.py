@@ -37,7 +37,9 @@ def upgrade() -> None:
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("at_seconds", sa.Float()),
-        sa.Column("utterance_id", sa.Integer(), sa.ForeignKey("utterances.id", ondelete="SET NULL")),
+        sa.Column(
+            "utterance_id", sa.Integer(), sa.ForeignKey("utterances.id", ondelete="SET NULL")
+        ),
         sa.Column("status", sa.String(16), nullable=False, index=True),
         sa.Column("resolved_by", sa.String(200)),
         sa.Column("resolved_at", sa.DateTime()),
@@ -54,7 +56,9 @@ def upgrade() -> None:
             nullable=False,
             index=True,
         ),
-        sa.Column("utterance_id", sa.Integer(), sa.ForeignKey("utterances.id", ondelete="SET NULL")),
+        sa.Column(
+            "utterance_id", sa.Integer(), sa.ForeignKey("utterances.id", ondelete="SET NULL")
+        ),
         sa.Column("at_seconds", sa.Float()),
         sa.Column("author", sa.String(200), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
