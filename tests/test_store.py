@@ -49,7 +49,7 @@ def test_old_database_is_upgraded_on_open_and_keeps_its_rows(tmp_path):
         assert s.get(Call, "c1").status == "done"
         assert s.scalars(select(Utterance.text)).one() == "hello there"
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
 
 
 def test_timestamps_round_trip_as_aware_utc(tmp_path):
@@ -114,3 +114,19 @@ def test_read_only_database_is_refused_and_keeps_its_data(tmp_path):
 def test_invalid_url():
     with pytest.raises(StoreUnavailable, match="not a valid"):
         open_store("not a url at all")
+
+
+def test_audit_trail_cannot_be_rewritten_or_deleted(tmp_path):
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from talktracks.store import AuditEvent
+
+    store = open_store(f"sqlite:///{tmp_path / 'tt.db'}")
+    with store.session() as s:
+        s.add(AuditEvent(actor="coach1", action="reject_tag", target="tag:1"))
+    for statement in ("UPDATE audit SET actor = 'someone-else'", "DELETE FROM audit"):
+        with pytest.raises((IntegrityError, OperationalError), match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(text(statement))
+    with store.session() as s:
+        assert s.scalars(select(AuditEvent.actor)).all() == ["coach1"]

@@ -1,0 +1,1 @@
+"""Routes, one module per page. All but `auth` sit behind the signed-in-user dependency."""

@@ -1,0 +1,49 @@
+"""Resolving and reopening flags (from the call page or the queue)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
+
+from talktracks.review import actions
+from talktracks.review.auth import CurrentUser, current_user
+from talktracks.review.pages import flash, safe_next, see_other, store_of
+
+router = APIRouter(dependencies=[Depends(current_user)])
+
+
+def _set_status(
+    request: Request, user_name: str, flag_id: int, resolve: bool, note: str, next_url: str
+) -> Response:
+    try:
+        call_id, changed = actions.set_flag_status(
+            store_of(request), user_name, flag_id, resolve, note
+        )
+    except actions.NotFound as exc:
+        raise HTTPException(status_code=404, detail="No such flag.") from exc
+    word = "resolved" if resolve else "reopened"
+    flash(request, f"Flag {word}." if changed else f"That flag was already {word}.")
+    return see_other(safe_next(next_url, default=f"/calls/{call_id}"))
+
+
+@router.post("/flags/{flag_id}/resolve")
+def resolve(
+    request: Request,
+    user: CurrentUser,
+    flag_id: int,
+    note: Annotated[str, Form(max_length=20_000)] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    return _set_status(request, user.name, flag_id, True, note, next)
+
+
+@router.post("/flags/{flag_id}/reopen")
+def reopen(
+    request: Request,
+    user: CurrentUser,
+    flag_id: int,
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    return _set_status(request, user.name, flag_id, False, "", next)
