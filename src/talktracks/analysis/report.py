@@ -1,0 +1,421 @@
+"""The self-contained HTML report, and the charts the review app embeds.
+
+The report needs no network: styles are inline and charts are inline SVG (analysis.svg). Every
+piece of text that comes from data (behaviour names, rep ids, track names, notes) goes through
+html.escape.
+
+`render_team_charts` works from the same tables stored in `analysis_results` (DataFrames or the
+stored JSON records), so the review app shows exactly the numbers of the report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from talktracks.analysis.api import AnalysisResults, AnalysisSummary
+from talktracks.analysis.effects import SIGNIFICANCE
+from talktracks.analysis.kpis import WEEKDAYS
+from talktracks.analysis.svg import (
+    ForestRow,
+    RateBar,
+    empty_chart,
+    forest_plot,
+    heatmap,
+    interval_bars,
+)
+
+HEATMAP_MIN_CLOSED_CALLS = 5
+"""A weekday x hour cell needs this many calls on closed deals before its win rate is shown."""
+
+REP_CONTROL_TEXT = {
+    "fixed": "rep fixed effects (each feature compared within reps)",
+    "conditional": "conditional logit by rep (within-rep comparison for reps with few deals)",
+    "cluster": "none on the estimate; rep-clustered standard errors",
+    "none": "none (one rep, or switched off)",
+}
+
+CAUTION = (
+    "These are associations, not proof of cause. Reps choose what to say based on how a deal is "
+    "going, and the controls (rep, deal size, number of calls) cannot remove every difference "
+    "between deals. Use the numbers to pick what to test and coach, not as guarantees."
+)
+
+
+def _frame(table: pd.DataFrame | Sequence[Mapping[str, Any]] | None) -> pd.DataFrame:
+    if table is None:
+        return pd.DataFrame()
+    return table if isinstance(table, pd.DataFrame) else pd.DataFrame(list(table))
+
+
+def _num(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _e(v: Any) -> str:
+    return escape("" if v is None else str(v), quote=True)
+
+
+def _pct(v: Any) -> str:
+    f = _num(v)
+    return "–" if not math.isfinite(f) else f"{f:.0%}"
+
+
+def _ratio(v: Any) -> str:
+    f = _num(v)
+    if math.isnan(f):
+        return "–"
+    return "∞" if math.isinf(f) else f"{f:.2f}"
+
+
+def _p(v: Any) -> str:
+    f = _num(v)
+    if not math.isfinite(f):
+        return "–"
+    return "<0.001" if f < 0.001 else f"{f:.3f}"
+
+
+def _fixed(digits: int) -> Callable[[Any], str]:
+    def fmt(v: Any) -> str:
+        f = _num(v)
+        return "–" if not math.isfinite(f) else f"{f:,.{digits}f}"
+
+    return fmt
+
+
+def _interval(rate: Any, low: Any, high: Any) -> str:
+    if not math.isfinite(_num(rate)):
+        return "–"
+    return f"{_pct(rate)} [{_pct(low)}, {_pct(high)}]"
+
+
+# --- charts (shared with the review app) -------------------------------------------------
+
+
+def forest_chart(effects: pd.DataFrame | Sequence[Mapping[str, Any]]) -> str:
+    """Forest plot of the estimated odds ratios; significant (q < 0.05) rows highlighted."""
+    ef = _frame(effects)
+    if ef.empty or "odds_ratio" not in ef:
+        return empty_chart("No odds ratios could be estimated")
+    rows = [
+        ForestRow(
+            label=str(r["feature"]),
+            estimate=_num(r["odds_ratio"]),
+            low=_num(r["ci_low"]),
+            high=_num(r["ci_high"]),
+            highlight=_num(r["q_value"]) < SIGNIFICANCE,
+            note="*" if _num(r["q_value"]) < SIGNIFICANCE else "",
+        )
+        for r in ef.to_dict("records")
+        if math.isfinite(_num(r["odds_ratio"]))
+    ]
+    return forest_plot(rows, "Odds ratio of winning, 95% CI (* q < 0.05)")
+
+
+def price_timing_chart(
+    price_timing: pd.DataFrame | Sequence[Mapping[str, Any]], overall: float | None = None
+) -> str:
+    """Win rate by when the rep first raised price, with Wilson intervals."""
+    pt = _frame(price_timing)
+    if pt.empty:
+        return empty_chart("No price mentions are tracked")
+    bars = [
+        RateBar(
+            str(r["label"]),
+            _num(r["win_rate"]),
+            _num(r["ci_low"]),
+            _num(r["ci_high"]),
+            int(r["n_deals"]),
+        )
+        for r in pt.to_dict("records")
+    ]
+    return interval_bars(bars, "Win rate by price timing (95% Wilson CI)", overall)
+
+
+def hour_slot_chart(
+    hour_slots: pd.DataFrame | Sequence[Mapping[str, Any]], overall: float | None = None
+) -> str:
+    """Win rate of deals with a call in each hour-of-day slot."""
+    hs = _frame(hour_slots)
+    if hs.empty:
+        return empty_chart("No call times recorded")
+    bars = [
+        RateBar(
+            str(r["slot"]),
+            _num(r["win_rate"]),
+            _num(r["ci_low"]),
+            _num(r["ci_high"]),
+            int(r["n_deals"]),
+        )
+        for r in hs.to_dict("records")
+    ]
+    return interval_bars(bars, "Win rate by hour of the call (95% Wilson CI)", overall)
+
+
+def _grid(ct: pd.DataFrame, column: str) -> np.ndarray:
+    grid = np.zeros((7, 24))
+    if not ct.empty:
+        s = ct.groupby(["weekday", "hour"])[column].sum()
+        for (d, h), v in s.items():
+            grid[int(d), int(h)] = v
+    return grid
+
+
+def heatmap_charts(call_times: pd.DataFrame | Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """(calls heat map, win-rate heat map) over weekday x hour for the whole team.
+
+    The win-rate cell is the share of calls on closed deals that belong to won deals; cells with
+    fewer than HEATMAP_MIN_CLOSED_CALLS such calls are left blank.
+    """
+    ct = _frame(call_times)
+    if ct.empty:
+        msg = empty_chart("No call times recorded")
+        return msg, msg
+    calls = _grid(ct, "n_calls")
+    closed = _grid(ct, "n_closed_calls")
+    won = _grid(ct, "n_won_calls")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(closed > 0, won / closed, np.nan)
+    hours = [f"{h:02d}" for h in range(24)]
+    a = heatmap(
+        calls.tolist(),
+        WEEKDAYS,
+        hours,
+        "Calls by weekday and hour",
+        counts=calls.astype(int).tolist(),
+    )
+    b = heatmap(
+        rate.tolist(),
+        WEEKDAYS,
+        hours,
+        f"Win rate (%) of calls by weekday and hour (cells with ≥{HEATMAP_MIN_CLOSED_CALLS} calls on closed deals)",
+        counts=closed.astype(int).tolist(),
+        min_count=HEATMAP_MIN_CLOSED_CALLS,
+        as_percent=True,
+    )
+    return a, b
+
+
+def render_team_charts(
+    tables: Mapping[str, pd.DataFrame | Sequence[Mapping[str, Any]]],
+) -> dict[str, str]:
+    """All team charts as inline SVG strings, from result tables or their stored JSON records.
+
+    In: a mapping with any of "effects", "price_timing", "hour_slots", "call_times", "summary"
+    (as stored in analysis_results). Out: {"forest", "price_timing", "hour_slots",
+    "calls_heatmap", "win_rate_heatmap"} -> SVG markup, safe to embed unescaped.
+    """
+    summary = tables.get("summary")
+    overall = None
+    if isinstance(summary, Mapping):
+        won, lost = summary.get("n_won", 0), summary.get("n_lost", 0)
+        overall = won / (won + lost) if won + lost else None
+    calls_map, rate_map = heatmap_charts(tables.get("call_times", []))
+    return {
+        "forest": forest_chart(tables.get("effects", [])),
+        "price_timing": price_timing_chart(tables.get("price_timing", []), overall),
+        "hour_slots": hour_slot_chart(tables.get("hour_slots", []), overall),
+        "calls_heatmap": calls_map,
+        "win_rate_heatmap": rate_map,
+    }
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+def _table(
+    df: pd.DataFrame, columns: Sequence[tuple[str, str | Callable[[Mapping[str, Any]], str]]]
+) -> str:
+    """An HTML table; each column is (heading, source column or row -> text). All escaped."""
+    if df.empty:
+        return '<p class="muted">No rows.</p>'
+    head = "".join(f"<th>{_e(h)}</th>" for h, _ in columns)
+    body = []
+    for r in df.to_dict("records"):
+        cells = []
+        for _, src in columns:
+            value = src(r) if callable(src) else r.get(src)
+            if not callable(src) and isinstance(value, float) and not math.isfinite(value):
+                value = "–"
+            cells.append(f"<td>{_e(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _effects_table(ef: pd.DataFrame) -> str:
+    return _table(
+        ef,
+        [
+            ("feature", "feature"),
+            ("deals with / without", lambda r: f"{r['n_with']} / {r['n_without']}"),
+            (
+                "win rate with",
+                lambda r: _interval(
+                    r["win_rate_with"], r["win_rate_with_low"], r["win_rate_with_high"]
+                ),
+            ),
+            (
+                "win rate without",
+                lambda r: _interval(
+                    r["win_rate_without"], r["win_rate_without_low"], r["win_rate_without_high"]
+                ),
+            ),
+            ("difference", lambda r: _diff(r)),
+            (
+                "odds ratio [95% CI]",
+                lambda r: (
+                    f"{_ratio(r['odds_ratio'])} [{_ratio(r['ci_low'])}, {_ratio(r['ci_high'])}]"
+                    if math.isfinite(_num(r["odds_ratio"]))
+                    else "–"
+                ),
+            ),
+            ("p", lambda r: _p(r["p_value"])),
+            ("q (BH)", lambda r: _p(r["q_value"])),
+            ("status", lambda r: f"{r['status']}{' – ' + r['note'] if r.get('note') else ''}"),
+        ],
+    )
+
+
+def _diff(r: Mapping[str, Any]) -> str:
+    d = _num(r["win_rate_diff"])
+    if not math.isfinite(d):
+        return "–"
+    return f"{d * 100:+.0f} pts [{_num(r['win_rate_diff_low']) * 100:+.0f}, {_num(r['win_rate_diff_high']) * 100:+.0f}]"
+
+
+def _tracks_table(tr: pd.DataFrame) -> str:
+    return _table(
+        tr,
+        [
+            ("rank", lambda r: "" if pd.isna(r["rank"]) else str(int(r["rank"]))),
+            ("talk track (rep behaviours in order)", "track"),
+            ("closed deals", "n_deals"),
+            ("won", "n_won"),
+            ("win rate [95% CI]", lambda r: _interval(r["win_rate"], r["ci_low"], r["ci_high"])),
+            ("calls", "n_calls"),
+        ],
+    )
+
+
+def _kpi_table(kp: pd.DataFrame) -> str:
+    return _table(
+        kp,
+        [
+            ("rep", "rep_id"),
+            ("calls", "n_calls"),
+            ("calls / week", lambda r: _fixed(1)(r["calls_per_week"])),
+            ("mean call (min)", lambda r: _fixed(1)(r["mean_call_duration_min"])),
+            ("calls / deal", lambda r: _fixed(1)(r["calls_per_deal"])),
+            ("median days between calls", lambda r: _fixed(1)(r["median_days_between_calls"])),
+            ("deals won / lost / open", lambda r: f"{r['n_won']} / {r['n_lost']} / {r['n_open']}"),
+            (
+                "win rate [95% CI]",
+                lambda r: _interval(r["win_rate"], r["win_rate_low"], r["win_rate_high"]),
+            ),
+            ("talk ratio", lambda r: _pct(r["mean_rep_talk_ratio"])),
+            ("questions / min", lambda r: _fixed(2)(r["mean_rep_questions_per_min"])),
+            ("longest monologue (s)", lambda r: _fixed(0)(r["mean_longest_monologue_s"])),
+            ("patience (s)", lambda r: _fixed(2)(r["mean_patience_s"])),
+            (
+                "busiest day / hour",
+                lambda r: (
+                    f"{r.get('busiest_weekday') or '–'} / {'–' if pd.isna(r.get('busiest_hour')) else int(r['busiest_hour'])}"
+                ),
+            ),
+        ],
+    )
+
+
+def _sample_table(s: AnalysisSummary) -> str:
+    rows = [
+        ("Calls analysed (transcribed)", s.n_calls_analysed),
+        ("Calls not analysed (pending, failed or no speech)", s.n_calls_not_analysed),
+        ("Analysed calls not linked to a known deal", s.n_calls_unlinked),
+        ("Deals in the CRM import", s.n_deals),
+        ("Deals with analysed calls", s.n_deals_with_calls),
+        ("… won / lost / open", f"{s.n_won} / {s.n_lost} / {s.n_open}"),
+        ("Closed deals without any analysed call (not used)", s.n_closed_deals_without_calls),
+        ("Reps", s.n_reps),
+        ("Rep control", REP_CONTROL_TEXT.get(s.rep_control, s.rep_control)),
+        ("Other controls", ", ".join(s.controls) or "none"),
+        ("Minimum deals per side", s.min_deals),
+        ("Calls from / to (UTC)", f"{s.first_call_at or '–'} / {s.last_call_at or '–'}"),
+        ("Time zone of weekdays and hours", s.tz),
+    ]
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f'<table class="kv">{body}</table>'
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2933;margin:2rem auto;max-width:1100px;padding:0 1rem;line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #e4e7eb;padding-bottom:.3rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}th,td{padding:.3rem .55rem;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}
+thead th{background:#f5f7fa}table.kv th{font-weight:500;color:#52606d}
+.muted{color:#7b8794}.caution{background:#fff8e1;border-left:4px solid #f0b429;padding:.6rem .9rem}
+.insufficient{background:#fdecea;border-left:4px solid #b3261e;padding:.6rem .9rem;font-weight:600}
+.ok{background:#e8f5ee;border-left:4px solid #1b7f4b;padding:.6rem .9rem}.chart{overflow-x:auto;margin:.6rem 0}
+"""
+
+
+def render_report(results: AnalysisResults) -> str:
+    """The full report as one HTML document (no external resources)."""
+    s = results.summary
+    charts = render_team_charts(
+        {
+            "effects": results.effects,
+            "price_timing": results.price_timing,
+            "hour_slots": results.hour_slots,
+            "call_times": results.call_times,
+            "summary": s.to_dict(),
+        }
+    )
+    status_class = "ok" if s.sufficient else "insufficient"
+    ef = results.effects
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        "<title>talktracks: which talk tracks win</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>Which talk tracks win</h1>",
+        f"<p class='muted'>Computed {_e(s.computed_at)} · calls from {_e(s.first_call_at or '–')} to {_e(s.last_call_at or '–')}</p>",
+        f"<p class='{status_class}'>{_e(s.message)}</p>",
+        f"<p class='caution'>{_e(CAUTION)}</p>",
+        "<h2>Sample sizes</h2>",
+        _sample_table(s),
+        "<h2>Effects on winning</h2>",
+        "<p>Each feature is compared within reps (same rep, similar deal size and number of calls); "
+        "odds ratios above 1 go with winning more. Rows with fewer than "
+        f"{_e(s.min_deals)} deals on either side are marked insufficient data and not estimated.</p>",
+        f"<div class='chart'>{charts['forest']}</div>",
+        _effects_table(ef),
+        "<h2>Win rate by price timing</h2>",
+        f"<div class='chart'>{charts['price_timing']}</div>",
+        "<h2>Talk tracks</h2>",
+        "<p>A call's track is the order in which the rep first showed each behaviour. A deal counts "
+        f"once per track it followed; tracks with fewer than {_e(s.min_deals)} closed deals are "
+        "pooled as “other”.</p>",
+        _tracks_table(results.tracks),
+        "<h2>When calls happen</h2>",
+        f"<div class='chart'>{charts['calls_heatmap']}</div>",
+        f"<div class='chart'>{charts['win_rate_heatmap']}</div>",
+        f"<div class='chart'>{charts['hour_slots']}</div>",
+        "<h2>Rep KPIs</h2>",
+        _kpi_table(results.rep_kpis),
+        "<h2>Method</h2>",
+        "<p class='muted'>Logistic regression of won vs lost (open deals left out), one model per "
+        "feature with the rep, log deal amount (when known) and log number of calls as controls; "
+        "Firth's penalised fit when the ordinary fit fails; 95% Wald (or profile) intervals; "
+        "Benjamini–Hochberg q-values across the estimated features; Wilson intervals for win "
+        "rates. Full definitions: docs/analysis-method.md.</p>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)
