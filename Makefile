@@ -21,7 +21,6 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/talktracks nightly --recordings sample_audio --deals sample_audio/deals.csv
-	$(BIN)/talktracks analyze --out $(TALKTRACKS_DATA_DIR)/analysis
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -102,6 +102,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         bar.close()
     print("\n".join(summary.lines()))
     print(f"  data directory   : {settings.data_dir.resolve()}")
+    report = (settings.data_dir / "analysis" / "report.html").resolve()
+    if report.exists():
+        print(f"  report           : {report}")
     return 0
 
 
