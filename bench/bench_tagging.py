@@ -1,0 +1,157 @@
+"""Benchmark behaviour tagging throughput on one core.
+
+Two figures, in utterances per second:
+- tagger alone: BehaviourModel.tag over batches of utterances in memory (spaCy trackers,
+  features, three calibrated classifiers, combiner, evidence spans);
+- with the store: tag_calls over a fresh SQLite store (read utterances, tag, delete old tags,
+  insert new ones, commit per batch of calls).
+Texts are the repo's labelled utterances (data/behaviours) in random order, with speakers and
+start times; the current model in models/behaviours is used. BLAS and OpenMP pools are
+limited to one thread (the tagger itself is single-threaded Python). Target: >= 5,000 / s
+for the tagger alone.
+
+    .venv/bin/python bench/bench_tagging.py [--utterances 30000] [--calls 300] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 5_000
+BATCH = 5_000  # about what tag_calls hands the tagger: 50 calls of ~100 utterances
+
+
+def corpus(n: int, seed: int) -> list[tuple[str, str, float]]:
+    """(text, speaker, start) triples drawn from the labelled data, in random order."""
+    from talktracks.behaviours.data import read_labelled_dir
+    from talktracks.behaviours.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    rows = [
+        r
+        for split in ("train", "test")
+        for r in read_labelled_dir(ROOT / "data" / "behaviours" / split, taxonomy)
+    ]
+    rng = random.Random(seed)
+    return [(r.text, r.speaker, rng.uniform(0, 3600)) for r in (rng.choice(rows) for _ in range(n))]
+
+
+def core_speed() -> float:
+    """Seconds this core takes for a 10M-step pure-Python loop: a yardstick for comparing
+    the figures across machines (a recent laptop core takes about 0.4 s)."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - t0
+
+
+def bench_tagger(model, items, repeats: int) -> list[float]:
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for i in range(0, len(items), BATCH):
+            batch = items[i : i + BATCH]
+            model.tag(
+                [t for t, _, _ in batch], [s for _, s, _ in batch], [st for _, _, st in batch]
+            )
+        rates.append(len(items) / (time.perf_counter() - t0))
+    return rates
+
+
+def build_store(path: Path, items, calls: int):
+    from sqlalchemy import insert
+
+    from talktracks.store import Call, Utterance, open_store
+
+    store = open_store(f"sqlite:///{path}")
+    per_call = max(1, len(items) // calls)
+    with store.session() as s:
+        s.execute(
+            insert(Call),
+            [
+                {
+                    "call_id": f"c{c:05d}",
+                    "status": "done",
+                    "source": "import",
+                    "started_at": datetime(2025, 1, 1, tzinfo=UTC),
+                }
+                for c in range(calls)
+            ],
+        )
+        rows = []
+        for k, (text, speaker, _) in enumerate(items[: per_call * calls]):
+            c, idx = divmod(k, per_call)
+            rows.append(
+                {
+                    "call_id": f"c{c:05d}",
+                    "idx": idx,
+                    "speaker": speaker,
+                    "start": idx * 6.0,
+                    "end": idx * 6.0 + 5.0,
+                    "text": text,
+                }
+            )
+        s.execute(insert(Utterance), rows)
+    return store, per_call * calls
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--utterances", type=int, default=30_000)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    from talktracks.behaviours.registry import load_current_model
+    from talktracks.behaviours.tagging import tag_calls
+
+    print(f"core yardstick: 10M-step Python loop in {core_speed():.2f} s")
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        model = load_current_model()
+        print(f"model {model.version} loaded in {time.perf_counter() - t0:.1f} s")
+        items = corpus(args.utterances, args.seed)
+        bench_tagger(model, items[:BATCH], 1)  # warm-up: lookups, caches, first allocations
+
+        rates = bench_tagger(model, items, args.repeats)
+        print(
+            f"tagger alone: {statistics.median(rates):,.0f} utterances/s median, "
+            f"{max(rates):,.0f} best of {args.repeats} x {len(items):,} "
+            f"(target >= {TARGET:,}: {'met' if statistics.median(rates) >= TARGET else 'MISSED'})"
+        )
+
+        with tempfile.TemporaryDirectory() as tmp:
+            store, n = build_store(Path(tmp) / "bench.db", items, args.calls)
+            store_rates = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                summary = tag_calls(store, None, model=model)
+                store_rates.append(n / (time.perf_counter() - t0))
+            store.dispose()
+        print(
+            f"with SQLite store (read, tag, replace tags, commit per {50} calls): "
+            f"{statistics.median(store_rates):,.0f} utterances/s median over {n:,} utterances "
+            f"in {args.calls} calls; {summary.tags:,} tags"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,322 @@
+"""Text features for the behaviour classifiers: word and character n-grams plus tracker matches.
+
+Every transformer here accepts plain strings, or TrackedText strings that carry the Doc the
+tracker pipeline made, so the tagger runs spaCy once and feeds the same Docs to the rules and
+to the classifiers; a notebook can still call the pipelines on a list of strings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import check_is_fitted
+from spacy.attrs import IS_CURRENCY, LIKE_NUM, ORTH
+from spacy.tokens import Doc
+
+from talktracks.behaviours.ruler import hits
+from talktracks.behaviours.taxonomy import TrackerFilter
+from talktracks.behaviours.trackers import (
+    TRACKER_KEY,
+    TRACKER_MATCHES,
+    TrackedText,
+    has_question,
+    passes_text_filters,
+    tracker_docs,
+    tracker_key,
+    tracker_pipeline,
+)
+
+_DIGIT = re.compile(r"\d")
+WORD_TOKEN = re.compile(r"(?u)[$€£%]|\b\w+\b")
+NUMBER_WORDS = frozenset(
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "million",
+        "billion",
+    ]
+)
+NUMBER_TOKEN = "<num>"
+
+
+def normalise_text(text: Any) -> str:
+    """Lowercase, every digit -> "0": "$15" and "$45" share n-grams, and offsets are unchanged."""
+    return _DIGIT.sub("0", str(text).lower())
+
+
+def word_token(token: str) -> str:
+    """A word as the word n-grams see it: numbers, in digits or words, are all one token.
+
+    ASR writes prices as words ("four ninety nine"), people type digits ("$499"); both become
+    "<num> <num> <num>" / "$ <num>", so "for <num>" or "<num> a month" generalise.
+    """
+    if token in NUMBER_WORDS or (token[0] == "0" and not token.strip("0")):
+        return NUMBER_TOKEN
+    return token
+
+
+def word_tokens(text: str) -> list[str]:
+    """Tokenizer for the word n-gram vectorizer (input already normalised)."""
+    return [word_token(m.group()) for m in WORD_TOKEN.finditer(text)]
+
+
+_CHUNK_CACHES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_MAX_CACHED_CHUNKS = 500_000
+
+
+class CachedTfidfVectorizer(TfidfVectorizer):
+    """TfidfVectorizer whose transform caches work per whitespace-separated chunk.
+
+    Neither char_wb n-grams nor our word tokens cross whitespace, so a document's features
+    are built from its chunks' (words'), and words repeat: caching each chunk's vocabulary ids
+    (char_wb) or tokens (word; n-grams are then joined across chunks) makes transform several
+    times faster, and tagging speed is mostly feature extraction. Fitting and the output are
+    exactly TfidfVectorizer's (a test checks): the preprocessor must be idempotent and the
+    tokenizer must not produce tokens spanning whitespace, as normalise_text and word_tokens
+    are. Other settings (stop words, other analyzers) use the plain transform. The cache lives
+    outside the estimator, so it is never saved with the model.
+    """
+
+    def transform(self, raw_documents: Any) -> Any:
+        fast = self.analyzer == "char_wb" or (
+            self.analyzer == "word" and self.stop_words is None and callable(self.tokenizer)
+        )
+        if not fast:
+            return super().transform(raw_documents)
+        check_is_fitted(self, msg="The TF-IDF vectorizer is not fitted")
+        if isinstance(raw_documents, str):
+            raise ValueError("Iterable over raw text documents expected, string object received.")
+        cache = _CHUNK_CACHES.setdefault(self, {})
+        if len(cache) > _MAX_CACHED_CHUNKS:
+            cache.clear()
+        count = self._char_ids if self.analyzer == "char_wb" else self._word_ids
+        indices: list[int] = []
+        indptr = [0]
+        preprocess = self.build_preprocessor()
+        for doc in raw_documents:
+            count(preprocess(self.decode(doc)).split(), cache, indices)
+            indptr.append(len(indices))
+        X = sp.csr_matrix(
+            (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int32), indptr),
+            shape=(len(indptr) - 1, len(self.vocabulary_)),
+        )
+        X.sum_duplicates()
+        if self.binary:
+            X.data.fill(1)
+        if self.sublinear_tf:
+            np.log(X.data, X.data)
+            X.data += 1.0
+        if self.use_idf:
+            X.data *= self.idf_[X.indices]
+        if self.norm is not None:
+            X = normalize(X, norm=self.norm, copy=False)
+        return X
+
+    def _char_ids(self, chunks: list[str], cache: dict[str, Any], out: list[int]) -> None:
+        vocabulary = self.vocabulary_
+        for chunk in chunks:
+            ids = cache.get(chunk)
+            if ids is None:
+                grams = self.build_analyzer()(chunk)
+                # Tuples of ints: the cyclic GC stops tracking them, so a big cache costs it nothing.
+                ids = cache[chunk] = tuple(vocabulary[g] for g in grams if g in vocabulary)
+            out.extend(ids)
+
+    def _word_ids(self, chunks: list[str], cache: dict[str, Any], out: list[int]) -> None:
+        vocabulary = self.vocabulary_
+        tokens: list[str] = []
+        for chunk in chunks:
+            cached = cache.get(chunk)
+            if cached is None:
+                found = self.build_tokenizer()(chunk)
+                ids = (
+                    [vocabulary[t] for t in found if t in vocabulary]
+                    if self.ngram_range[0] == 1
+                    else []
+                )
+                cached = cache[chunk] = (found, ids)
+            tokens.extend(cached[0])
+            out.extend(cached[1])
+        lo, hi = self.ngram_range
+        get = vocabulary.get
+        for n in range(max(lo, 2), hi + 1):
+            for i in range(len(tokens) - n + 1):
+                j = get(" ".join(tokens[i : i + n]))
+                if j is not None:
+                    out.append(j)
+
+
+class TrackerFeatures(TransformerMixin, BaseEstimator):
+    """Counts of keyword-tracker matches per (behaviour, tracker), plus text and speaker flags.
+
+    Only the filters that depend on the text itself (questions only) apply to the counts; the
+    speaker and time filters are the combiner's business, and training rows have no times.
+    The speaker flags (and their crossings with numbers and questions) let a linear model
+    learn that a customer quoting a figure is often talking about their own rent or fuel,
+    while a rep quoting one is usually pricing the offer. Plain strings have no speaker, so
+    their speaker flags are 0, as for "unknown".
+    In: strings or tracker-pipeline Docs. Out: a sparse matrix, log(1 + count) per tracker,
+    then the 0/1 flags in FLAGS.
+    """
+
+    FLAGS = (
+        "_question",
+        "_number",
+        "_currency",
+        "_rep",
+        "_customer",
+        "_rep_number",
+        "_customer_number",
+        "_customer_question",
+    )
+
+    def __init__(
+        self,
+        patterns: Sequence[dict[str, Any]] = (),
+        filters: dict[str, dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
+        self.patterns = patterns
+        self.filters = filters
+
+    def fit(self, X: Sequence[Any], y: Any = None) -> TrackerFeatures:
+        trackers = sorted({f"{p['label']}/{p['id']}" for p in self.patterns})
+        self.feature_names_ = [*trackers, *self.FLAGS]
+        return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def _docs(self, X: Sequence[Any]) -> list[Doc]:
+        filters = self.filters or {}
+        key = tracker_key(self.patterns, filters)
+        docs = [x.doc if isinstance(x, TrackedText) else x for x in X]
+        if all(isinstance(d, Doc) and d.user_data.get(TRACKER_KEY) == key for d in docs):
+            return docs
+        nlp = tracker_pipeline(self.patterns, filters)
+        return tracker_docs(nlp, [str(x) for x in X])
+
+    def transform(self, X: Sequence[Any]) -> sp.csr_matrix:
+        index = {name: i for i, name in enumerate(self.feature_names_)}
+        n_trackers = len(index) - len(self.FLAGS)
+        text_filters = {
+            (label, tracker): TrackerFilter(**f)
+            for label, trackers in (self.filters or {}).items()
+            for tracker, f in trackers.items()
+            if f.get("questions_only")
+        }
+        columns = {(p["label"], p["id"]): index[f"{p['label']}/{p['id']}"] for p in self.patterns}
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for r, (x, doc) in enumerate(zip(X, self._docs(X), strict=True)):
+            counts: dict[int, int] = {}
+            for label, tracker, start, _ in hits(doc, TRACKER_MATCHES):
+                key = (label, tracker)
+                f = text_filters.get(key)
+                if f is not None and not passes_text_filters(f, doc, start):
+                    continue
+                j = columns.get(key)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            number = currency = question = False
+            if len(doc):
+                arr = doc.to_array([LIKE_NUM, IS_CURRENCY, ORTH])
+                number, currency = bool(arr[:, 0].any()), bool(arr[:, 1].any())
+                question = has_question(doc, x if isinstance(x, str) else None, arr[:, 2])
+            speaker = x.speaker if isinstance(x, TrackedText) else doc._.speaker
+            rep, customer = speaker == "rep", speaker == "customer"
+            flags = (
+                question,
+                number,
+                currency,
+                rep,
+                customer,
+                rep and (number or currency),
+                customer and (number or currency),
+                customer and question,
+            )
+            for k, on in enumerate(flags):
+                if on:
+                    counts[n_trackers + k] = 1
+            for j, c in counts.items():
+                rows.append(r)
+                cols.append(j)
+                vals.append(math.log1p(c))
+        return sp.csr_matrix((vals, (rows, cols)), shape=(len(X), len(index)))
+
+
+def make_features(
+    patterns: Sequence[dict[str, Any]], filters: dict[str, dict[str, dict[str, Any]]]
+) -> FeatureUnion:
+    """Word 1-2-grams, character 2-5-grams within words, and tracker counts, side by side.
+
+    Char n-grams carry ASR spellings and word pieces ("onboard", "$00"); word n-grams carry
+    phrases ("refer us", "per month"); tracker counts carry what the patterns generalise
+    (any number followed by "a month", any lemma of "refer").
+    """
+    return FeatureUnion(
+        [
+            (
+                "words",
+                CachedTfidfVectorizer(
+                    preprocessor=normalise_text,
+                    tokenizer=word_tokens,
+                    token_pattern=None,
+                    ngram_range=(1, 2),
+                    min_df=2,
+                    sublinear_tf=True,
+                    dtype=np.float32,
+                ),
+            ),
+            (
+                "chars",
+                CachedTfidfVectorizer(
+                    preprocessor=normalise_text,
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=2,
+                    sublinear_tf=True,
+                    dtype=np.float32,
+                ),
+            ),
+            ("trackers", TrackerFeatures(patterns=list(patterns), filters=filters)),
+        ]
+    )

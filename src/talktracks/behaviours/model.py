@@ -1,0 +1,244 @@
+"""BehaviourModel: trackers + a classifier per behaviour + the combiner, as one tagger.
+
+In: utterance texts with their speakers and start times. Out: per utterance a list of
+TagDecision (behaviour, calibrated score, source rule/model/both, evidence character offsets).
+
+Combiner rules (per behaviour, with thresholds chosen by cross-validation on training data):
+- a speaker the behaviour does not allow (a customer for a rep-only behaviour) gets no tag;
+- p >= model threshold and a tracker matched (after its filters) -> "both";
+- p >= model threshold, no tracker match                          -> "model";
+- a tracker matched and rule threshold <= p < model threshold    -> "rule";
+- otherwise no tag. The score is always the calibrated probability p.
+A tracker match alone never tags: patterns are recall devices, and the classifier has to find
+the utterance at least plausible (p >= rule threshold) before a keyword counts.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from talktracks.behaviours.classifier import Thresholds
+from talktracks.behaviours.evidence import merged_spans, ngram_region, whole_text
+from talktracks.behaviours.features import normalise_text
+from talktracks.behaviours.ruler import hits
+from talktracks.behaviours.taxonomy import Taxonomy
+from talktracks.behaviours.trackers import (
+    TRACKER_MATCHES,
+    TRACKERS,
+    TrackedText,
+    tracked_texts,
+    tracker_pipeline,
+)
+
+RULE, MODEL, BOTH = "rule", "model", "both"
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one batch.
+
+    A batch allocates tens of thousands of short-lived containers (Docs, spans, tuples), none
+    in reference cycles, so reference counting frees them all; meanwhile the collector would
+    rescan every live object many times per batch, which cost 30-40% of tagging time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass(frozen=True, slots=True)
+class TagDecision:
+    behaviour: str
+    score: float
+    source: str
+    start: int
+    end: int
+
+
+def combine(p: float, rule_hit: bool, t: Thresholds) -> str | None:
+    """The tag source for probability p and whether a filtered tracker matched, or None."""
+    if p >= t.model:
+        return BOTH if rule_hit else MODEL
+    if rule_hit and p >= t.rule:
+        return RULE
+    return None
+
+
+class BehaviourModel:
+    """A trained tagger. `pipeline(name)` gives each behaviour's scikit-learn Pipeline."""
+
+    def __init__(
+        self,
+        *,
+        taxonomy: Taxonomy,
+        patterns: list[dict[str, Any]],
+        features: FeatureUnion,
+        classifiers: dict[str, CalibratedClassifierCV],
+        thresholds: dict[str, Thresholds],
+        version: str = "unsaved",
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.patterns = patterns
+        self.features = features
+        self.classifiers = classifiers
+        self.thresholds = thresholds
+        self.version = version
+
+    @property
+    def behaviours(self) -> list[str]:
+        return [b for b in self.taxonomy.names if b in self.classifiers]
+
+    @cached_property
+    def filters(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return self.taxonomy.filters()
+
+    def pipeline(self, behaviour: str) -> Pipeline:
+        """Text in, calibrated probability out: features -> this behaviour's classifier."""
+        return Pipeline([("features", self.features), ("classifier", self.classifiers[behaviour])])
+
+    def track(
+        self,
+        texts: Sequence[str],
+        speakers: Sequence[str | None] | None = None,
+        starts: Sequence[float | None] | None = None,
+    ) -> list[TrackedText]:
+        """Run the tracker pipeline: texts carrying their Docs (matches, filtered matches)."""
+        nlp = tracker_pipeline(self.patterns, self.filters)
+        return tracked_texts(nlp, texts, speakers, starts)
+
+    def probabilities(
+        self, tracked: Sequence[TrackedText]
+    ) -> tuple[sp.csr_matrix, dict[str, np.ndarray]]:
+        """The feature matrix (computed once) and each behaviour's calibrated probabilities."""
+        X = sp.csr_matrix(self.features.transform(tracked))
+        return X, {b: self.classifiers[b].predict_proba(X)[:, 1] for b in self.behaviours}
+
+    def decisions(self, tracked: Sequence[TrackedText]) -> dict[str, np.ndarray]:
+        """Per behaviour, whether each utterance is tagged (no evidence; for evaluation)."""
+        _, probs = self.probabilities(tracked)
+        out: dict[str, np.ndarray] = {}
+        for b in self.behaviours:
+            behaviour, t = self.taxonomy[b], self.thresholds[b]
+            eligible = np.array([behaviour.eligible(x.speaker) for x in tracked], dtype=bool)
+            hit = np.array(
+                [any(h[0] == b for h in hits(x.doc, TRACKERS)) for x in tracked], dtype=bool
+            )
+            out[b] = eligible & t.decide(probs[b], hit)
+        return out
+
+    def tag(
+        self,
+        texts: Sequence[str],
+        speakers: Sequence[str | None] | None = None,
+        starts: Sequence[float | None] | None = None,
+    ) -> list[list[TagDecision]]:
+        """Tag a batch of utterances; one list of decisions per text, in input order."""
+        if not len(texts):
+            return []
+        with cyclic_gc_paused():
+            return self._tag(texts, speakers, starts)
+
+    def _tag(
+        self,
+        texts: Sequence[str],
+        speakers: Sequence[str | None] | None,
+        starts: Sequence[float | None] | None,
+    ) -> list[list[TagDecision]]:
+        tracked = self.track(texts, speakers, starts)
+        X, probs = self.probabilities(tracked)
+        return self._decide(tracked, X, probs)
+
+    def _decide(
+        self, tracked: Sequence[TrackedText], X: sp.csr_matrix, probs: dict[str, np.ndarray]
+    ) -> list[list[TagDecision]]:
+        rules = [
+            (b, self.taxonomy[b], self.thresholds[b], probs[b].tolist()) for b in self.behaviours
+        ]
+        out: list[list[TagDecision]] = []
+        for i, text in enumerate(tracked):
+            found: list[TagDecision] = []
+            speaker = text.speaker
+            kept: dict[str, list[tuple[int, int]]] | None = None
+            for b, behaviour, t, p_all in rules:
+                p = p_all[i]
+                if p < t.rule or not behaviour.eligible(speaker):
+                    continue
+                if kept is None:  # built once per doc, and only for docs that may be tagged
+                    kept = {}
+                    for label, _, s, e in hits(text.doc, TRACKERS):
+                        kept.setdefault(label, []).append((s, e))
+                ranges = kept.get(b, [])
+                source = combine(p, bool(ranges), t)
+                if source is None:
+                    continue
+                start, end = self.evidence(text, b, ranges, X, i)
+                found.append(TagDecision(b, p, source, start, end))
+            out.append(found)
+        return out
+
+    def evidence(
+        self,
+        text: TrackedText,
+        behaviour: str,
+        rule_ranges: list[tuple[int, int]],
+        X: sp.csr_matrix,
+        i: int,
+    ) -> tuple[int, int]:
+        """Character offsets of the evidence for a tag (see evidence.py for the order)."""
+        doc = text.doc
+        span = merged_spans(doc, rule_ranges) or merged_spans(
+            doc, [(s, e) for b, _, s, e in hits(doc, TRACKER_MATCHES) if b == behaviour]
+        )
+        if span:
+            return span
+        coef = self._coef(behaviour)
+        if coef is not None and self._has_word_vectorizer:
+            lo, hi = X.indptr[i], X.indptr[i + 1]
+            row = dict(zip(X.indices[lo:hi].tolist(), X.data[lo:hi].tolist(), strict=True))
+            vectorizer, offset = self._word_vectorizer
+            region = ngram_region(str(text), row, coef, vectorizer, offset, normalise_text)
+            if region:
+                return region
+        return whole_text(str(text))
+
+    @cached_property
+    def _word_vectorizer(self) -> tuple[Any, int]:
+        """(fitted word n-gram vectorizer, its first column in the feature matrix)."""
+        offset = 0
+        for _, transformer in self.features.transformer_list:
+            if getattr(transformer, "analyzer", None) == "word":
+                return transformer, offset
+            offset += len(transformer.get_feature_names_out())
+        raise ValueError("the features have no word n-gram vectorizer")
+
+    @cached_property
+    def _has_word_vectorizer(self) -> bool:
+        return any(
+            getattr(t, "analyzer", None) == "word" for _, t in self.features.transformer_list
+        )
+
+    def _coef(self, behaviour: str) -> np.ndarray | None:
+        cache: dict[str, np.ndarray | None] = self.__dict__.setdefault("_coefs", {})
+        if behaviour not in cache:
+            fitted = getattr(self.classifiers[behaviour], "calibrated_classifiers_", [])
+            coefs = [getattr(c.estimator, "coef_", None) for c in fitted]
+            cache[behaviour] = (
+                np.mean([c.ravel() for c in coefs], axis=0)
+                if coefs and all(c is not None for c in coefs)
+                else None
+            )
+        return cache[behaviour]

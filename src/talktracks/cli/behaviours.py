@@ -1,0 +1,202 @@
+"""Behaviour commands: train, evaluate, tag, import-transcripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from talktracks.behaviours.data import label_counts, read_labelled_dir, read_labelled_file
+from talktracks.behaviours.evaluation import Evaluation, evaluate
+from talktracks.behaviours.registry import load_current_model
+from talktracks.behaviours.retraining import RetrainResult, retrain
+from talktracks.behaviours.tagging import calls_needing_tags, session_tagger, tag_calls
+from talktracks.cli.common import add_db_option, settings_from, store_from
+from talktracks.ingest.transcripts import import_transcripts
+from talktracks.store import open_store
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "train",
+        help="train the behaviour classifiers (repo data + stored labels + --labels files)",
+        description="Train, cross-validate and evaluate a new behaviour model, register it under "
+        "models/behaviours/, and with --promote make it current if its held-out macro F1 is not "
+        "lower than the current model's.",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        nargs="+",
+        action="extend",
+        type=Path,
+        default=[],
+        help="extra labelled JSONL files (same format as data/behaviours)",
+    )
+    p.add_argument("--promote", action="store_true", help="make the new model current if not worse")
+    p.add_argument("--force", action="store_true", help="promote even if worse (implies --promote)")
+    add_db_option(p)
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("evaluate", help="precision/recall/F1 of the current behaviour model")
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        type=Path,
+        help="labelled JSONL file (default: the held-out set data/behaviours/test)",
+    )
+    p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser("tag", help="tag stored utterances with the current behaviour model")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="re-tag every call (default: calls without tags from the current model)",
+    )
+    add_db_option(p)
+    p.set_defaults(handler=cmd_tag)
+
+    p = sub.add_parser(
+        "import-transcripts", help="import existing transcripts (JSONL, one call a line)"
+    )
+    p.add_argument("file", type=Path, metavar="FILE.jsonl")
+    add_db_option(p)
+    p.set_defaults(handler=cmd_import_transcripts)
+
+
+def _row(name: str, cells: list[str]) -> str:
+    return f"{name:<24}" + "".join(f"{c:>8}" for c in cells)
+
+
+def _prf(ev: Evaluation | None, b: str) -> list[str]:
+    if ev is None or b not in ev.behaviours:
+        return ["-", "-", "-"]
+    c = ev.behaviours[b]
+    return [f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}"]
+
+
+def print_comparison(result: RetrainResult) -> None:
+    new, cur = result.candidate.heldout, result.current
+    cur_name = result.current_version or "none"
+    print(f"held-out set: {new.rows} utterances (never used for training or thresholds)")
+    print(f"new: {result.version}    current: {cur_name}")
+    print(_row("behaviour", ["new P", "new R", "new F1", "cur P", "cur R", "cur F1"]))
+    for b in new.behaviours:
+        print(_row(b, _prf(new, b) + _prf(cur, b)))
+    cur_macro = (
+        "-"
+        if result.decision.current_macro_f1 is None
+        else f"{result.decision.current_macro_f1:.3f}"
+    )
+    print(_row("macro F1", ["", "", f"{result.decision.new_macro_f1:.3f}", "", "", cur_macro]))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    store = open_store(settings.database_url, writable=False)
+    try:
+        result = retrain(
+            store=store,
+            label_files=args.labels,
+            promote=args.promote or args.force,
+            force=args.force,
+            settings=settings,
+        )
+    finally:
+        store.dispose()
+    data = result.candidate.data
+    counts = label_counts(data.train)["by_origin"]
+    origins = ", ".join(f"{o} {c.get('labels', 0)}" for o, c in counts.items())
+    print(f"training data: {len(data.train)} utterances; labels by origin: {origins}")
+    if data.dropped_heldout_overlap:
+        print(f"dropped {data.dropped_heldout_overlap} training texts that are in the held-out set")
+    print("cross-validation on training data:")
+    print(_row("behaviour", ["rows", "pos", "t_model", "t_rule", "CV F1", "sd"]))
+    for b, r in result.candidate.reports.items():
+        print(
+            _row(
+                b,
+                [
+                    str(r.rows),
+                    str(r.positives),
+                    f"{r.thresholds.model:.2f}",
+                    f"{r.thresholds.rule:.2f}",
+                    f"{r.cv['f1_mean']:.3f}",
+                    f"{r.cv['f1_std']:.3f}",
+                ],
+            )
+        )
+    print_comparison(result)
+    print(f"registered {result.version} in {settings.models_dir / 'behaviours'}")
+    if result.promoted:
+        print(f"promoted {result.version} to current: {result.decision.reason}")
+    elif args.promote or args.force:
+        print(f"not promoted: {result.decision.reason} (use --force to promote anyway)")
+    else:
+        print("not promoted (use --promote)")
+    return 0
+
+
+def print_evaluation(ev: Evaluation, version: str, source: str) -> None:
+    print(f"model {version} on {source}: {ev.rows} utterances")
+    print(_row("behaviour", ["P", "R", "F1", "TP", "FP", "FN", "TN"]))
+    for b, c in ev.behaviours.items():
+        print(
+            _row(
+                b,
+                [
+                    f"{c.precision:.3f}",
+                    f"{c.recall:.3f}",
+                    f"{c.f1:.3f}",
+                    str(c.tp),
+                    str(c.fp),
+                    str(c.fn),
+                    str(c.tn),
+                ],
+            )
+        )
+    print(_row("macro F1", ["", "", f"{ev.macro_f1:.3f}"]))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    model = load_current_model(settings.models_dir)
+    if args.labels:
+        rows, source = read_labelled_file(args.labels, model.taxonomy), str(args.labels)
+    else:
+        test_dir = settings.behaviour_data_dir / "test"
+        rows, source = read_labelled_dir(test_dir, model.taxonomy), f"held-out set {test_dir}"
+    print_evaluation(evaluate(model, rows), model.version, source)
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    model = load_current_model(settings.models_dir)
+    store = store_from(args)
+    try:
+        ids = None if args.all else calls_needing_tags(store, model.version)
+        summary = tag_calls(store, ids, model=model)
+    finally:
+        store.dispose()
+    print(summary)
+    return 0
+
+
+def cmd_import_transcripts(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    model = load_current_model(settings.models_dir)
+    store = store_from(args)
+    try:
+        summary = import_transcripts(store, args.file, tagger=session_tagger(model))
+    finally:
+        store.dispose()
+    for r in summary.rejected:
+        print(f"{args.file}:{r.line}: rejected: {r.reason}", file=sys.stderr)
+    print(
+        f"imported {summary.imported} calls ({summary.replaced} replaced), "
+        f"{summary.utterances} utterances, {summary.tags} tags; {len(summary.rejected)} lines rejected"
+    )
+    if summary.rejects_path:
+        print(f"rejected lines written to {summary.rejects_path}")
+    return 2 if summary.rejected else 0
