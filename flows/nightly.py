@@ -27,6 +27,7 @@ from talktracks.batch import (
     start_run,
 )
 from talktracks.batch.progress import report
+from talktracks.behaviours import calls_needing_tags, load_current_model, session_tagger, tag_calls
 from talktracks.config import Settings, get_settings
 from talktracks.speech import load_model
 from talktracks.store import shared_store
@@ -54,20 +55,23 @@ def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome:
         settings.whisper_compute_type,
         settings.whisper_cpu_threads,
     )
-    return process_call(shared_store(settings.database_url), job, model, settings)
+    tagger = session_tagger(load_current_model(settings.models_dir))
+    return process_call(shared_store(settings.database_url), job, model, settings, tagger)
 
 
 @task(
-    name="tag-calls",
+    name="tag-untagged-calls",
     retries=2,
     retry_delay_seconds=[2, 10],
     retry_condition_fn=_retry_transient,
     cache_policy=NO_CACHE,
 )
-def tag_new_calls(settings: Settings, call_ids: list[str]) -> str:
-    from talktracks.behaviours import tag_calls
-
-    return str(tag_calls(shared_store(settings.database_url), call_ids))
+def tag_untagged_calls(settings: Settings) -> str:
+    """Calls stored without the current model's tags: imported before a promotion, or tagged
+    by an older model. New recordings were tagged in their own transaction already."""
+    store = shared_store(settings.database_url)
+    model = load_current_model(settings.models_dir)
+    return str(tag_calls(store, calls_needing_tags(store, model.version), model=model))
 
 
 @task(name="import-deals", cache_policy=NO_CACHE)
@@ -114,8 +118,8 @@ def nightly(settings: Settings | None = None) -> RunSummary:
         outcomes.append(outcome)
         report("call", outcome)
 
-    done_ids = [o.call_id for o in outcomes if o.status in ("done", "no_speech")]
-    steps = [("tagging", tag_new_calls, (settings, done_ids))]
+    tags = sum(o.tags for o in outcomes)
+    steps = [("tagging", tag_untagged_calls, (settings,))]
     if settings.deals_csv is not None:
         steps.append(("deals", import_deals_task, (settings, settings.deals_csv)))
     steps += [
@@ -127,4 +131,5 @@ def nightly(settings: Settings | None = None) -> RunSummary:
     for name, step, args in steps:
         state = step(*args, return_state=True)
         extra[name] = state.result() if state.is_completed() else f"FAILED: {state.message}"
+    extra["tagging"] = f"{tags} tags on new calls; catch-up: {extra['tagging']}"
     return finish_run(store, run_id, plan, outcomes, extra=extra)

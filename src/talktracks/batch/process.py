@@ -7,17 +7,22 @@ hiccup) propagate so the orchestrator can retry them with backoff.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from talktracks.batch.plan import CallJob
 from talktracks.config import Settings
 from talktracks.errors import RecordingNotFound, TalktracksError
 from talktracks.speech import LoadedModel, Transcript, transcribe_call
 from talktracks.store import Call, Store, Utterance
+
+# Tags a call's freshly written utterances inside the same transaction (behaviours.session_tagger).
+SessionTagger = Callable[[Session, Sequence[Utterance]], int]
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class CallOutcome:
     status: str  # done, no_speech, failed
     audio_seconds: float = 0.0
     utterances: int = 0
+    tags: int = 0
     error: str | None = None
 
 
@@ -53,8 +59,14 @@ def record_failure(store: Store, job: CallJob, reason: str) -> CallOutcome:
     return CallOutcome(job.call_id, "failed", error=reason)
 
 
-def store_transcript(store: Store, job: CallJob, transcript: Transcript) -> CallOutcome:
-    """Replace the call's transcript and metadata atomically (one transaction)."""
+def store_transcript(
+    store: Store, job: CallJob, transcript: Transcript, tagger: SessionTagger | None = None
+) -> CallOutcome:
+    """Replace the call's transcript, metadata and tags atomically (one transaction).
+
+    Tagging inside the same transaction means a kill between transcription and tagging cannot
+    leave a finished call without its tags.
+    """
     status = "done" if transcript.utterances else "no_speech"
     with store.session() as s:
         call = s.get(Call, job.call_id)
@@ -77,7 +89,7 @@ def store_transcript(store: Store, job: CallJob, transcript: Transcript) -> Call
         call.processing_seconds = transcript.processing_seconds
         call.processed_at = datetime.now(UTC)
         call.source = "audio"
-        s.add_all(
+        rows = [
             Utterance(
                 call_id=job.call_id,
                 idx=i,
@@ -97,16 +109,28 @@ def store_transcript(store: Store, job: CallJob, transcript: Transcript) -> Call
                 ],
             )
             for i, u in enumerate(transcript.utterances)
-        )
+        ]
+        s.add_all(rows)
+        n_tags = 0
+        if tagger is not None and rows:
+            s.flush()  # the tag rows need the utterance ids
+            n_tags = tagger(s, rows)
     return CallOutcome(
         job.call_id,
         status,
         audio_seconds=transcript.duration,
-        utterances=len(transcript.utterances),
+        utterances=len(rows),
+        tags=n_tags,
     )
 
 
-def process_call(store: Store, job: CallJob, model: LoadedModel, settings: Settings) -> CallOutcome:
+def process_call(
+    store: Store,
+    job: CallJob,
+    model: LoadedModel,
+    settings: Settings,
+    tagger: SessionTagger | None = None,
+) -> CallOutcome:
     """Transcribe one recording and store it; a bad recording becomes a `failed` call."""
     if job.content_hash is None or not job.recording.is_file():
         return record_failure(store, job, f"recording not found: {job.recording}")
@@ -124,4 +148,4 @@ def process_call(store: Store, job: CallJob, model: LoadedModel, settings: Setti
         # Anything else a recording triggers inside the decoder or model is that recording's
         # failure, not the batch's: keep the reason, keep going.
         return record_failure(store, job, f"{job.recording.name}: {type(exc).__name__}: {exc}")
-    return store_transcript(store, job, transcript)
+    return store_transcript(store, job, transcript, tagger)

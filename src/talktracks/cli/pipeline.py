@@ -71,6 +71,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     if settings.manifest_path is not None:
         read_manifest(settings.manifest_path)
     resolve_model(settings.whisper_model)
+    from talktracks.behaviours import load_current_model
+
+    load_current_model(settings.models_dir)
     configure_prefect(settings)
     nightly = load_flow_module("nightly").nightly
 
