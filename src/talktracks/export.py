@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
+from talktracks.errors import InputError
 from talktracks.store import Call, Store, Tag, Utterance
 
 UTTERANCE_COLUMNS = [
@@ -96,7 +97,7 @@ def export_table(store: Store, what: str, fmt: str, out: Path | None) -> int:
     frame = {"utterances": utterances_frame, "tags": tags_frame, "calls": calls_frame}[what](store)
     if fmt == "parquet":
         if out is None:
-            raise ValueError("parquet needs --out FILE")
+            raise InputError("parquet is a binary format: give --out FILE")
         frame.to_parquet(out, index=False)
     elif fmt == "csv":
         if what == "utterances":
