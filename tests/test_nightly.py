@@ -71,7 +71,7 @@ def messy_folder(tmp_path, real_audio_dir) -> Path:
 
 
 def test_bad_inputs_never_fail_the_batch_and_retry_up_to_the_limit(
-    prefect_api, data_settings, messy_folder
+    prefect_api, data_settings, messy_folder, capsys
 ):
     settings = data_settings
     first = run_nightly(settings, messy_folder)
@@ -98,6 +98,11 @@ def test_bad_inputs_never_fail_the_batch_and_retry_up_to_the_limit(
         assert (
             calls["jfk"].asr_model_hash and calls["jfk"].content_hash and calls["jfk"].duration > 10
         )
+
+    main(["status", "--db", settings.database_url])
+    status = capsys.readouterr().out
+    assert "failed 5" in status and "no_speech 1" in status
+    assert "ghost (attempt 1): recording not found" in status
 
     # Runs 2 and 3 retry only the failures; stored calls are skipped.
     for attempt in (2, 3):
@@ -171,3 +176,21 @@ def test_unreachable_database_is_one_line_naming_the_masked_url(tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert code != 0 and err.count("\n") == 0
     assert "ops:***@127.0.0.1:1/tt" in err and "s3cret" not in err
+
+
+def test_transcribe_prints_speaker_attributed_lines(real_audio_dir, capsys):
+    assert (
+        main(
+            [
+                "transcribe",
+                str(real_audio_dir / "stereo_diarization.wav"),
+                "--channels",
+                "rep-right",
+            ]
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("[") for line in lines)
+    rep = " ".join(line.split(": ", 1)[1] for line in lines if "     rep:" in line)
+    assert wer(RIGHT_REF, rep) <= 0.25
