@@ -8,7 +8,6 @@ said what and which behaviours each call contains.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jiwer
 import pytest

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from talktracks.orchestration import FLOWS_DIR, load_flow_module
 
 

@@ -125,8 +125,10 @@ def test_audit_trail_cannot_be_rewritten_or_deleted(tmp_path):
     with store.session() as s:
         s.add(AuditEvent(actor="coach1", action="reject_tag", target="tag:1"))
     for statement in ("UPDATE audit SET actor = 'someone-else'", "DELETE FROM audit"):
-        with pytest.raises((IntegrityError, OperationalError), match="append-only"):
-            with store.engine.begin() as conn:
-                conn.execute(text(statement))
+        with (
+            pytest.raises((IntegrityError, OperationalError), match="append-only"),
+            store.engine.begin() as conn,
+        ):
+            conn.execute(text(statement))
     with store.session() as s:
         assert s.scalars(select(AuditEvent.actor)).all() == ["coach1"]

@@ -82,7 +82,9 @@ class Settings(BaseSettings):
 
     review_host: str = "127.0.0.1"
     review_port: int = 8000
-    review_secure_cookies: bool = Field(False, description="Set the Secure flag on session cookies (behind TLS).")
+    review_secure_cookies: bool = Field(
+        False, description="Set the Secure flag on session cookies (behind TLS)."
+    )
     recordings_root: Path | None = Field(
         None, description="Audio is served only from under this folder; default recordings_dir."
     )
