@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+import talktracks.behaviours.data as data
+import talktracks.behaviours.taxonomy as taxonomy_mod
+import talktracks.behaviours.training as training
 from talktracks.config import PROJECT_ROOT
 from test_review_support import ReviewEnv, csrf_of, seed_review, sign_in, use_cheap_argon2
-
-data = pytest.importorskip("talktracks.behaviours.data")
-training = pytest.importorskip("talktracks.behaviours.training")
-taxonomy_mod = pytest.importorskip("talktracks.behaviours.taxonomy")
 
 REPO_TRAIN = PROJECT_ROOT / "data" / "behaviours" / "train"
 
@@ -38,6 +37,11 @@ def tiny_training_dir(tmp_path: Path, every: int = 12) -> Path:
     out = tmp_path / "behaviours"
     (out / "train").mkdir(parents=True)
     (out / "train" / "tiny.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    held = []
+    for path in sorted((REPO_TRAIN.parent / "test").glob("*.jsonl")):
+        held += path.read_text(encoding="utf-8").splitlines()[::every]
+    (out / "test").mkdir()
+    (out / "test" / "tiny.jsonl").write_text("\n".join(held) + "\n", encoding="utf-8")
     return out
 
 
@@ -84,3 +88,38 @@ def test_coach_labels_reach_the_training_data_and_a_model_fits(
     price_rows = [r for r in collected.train if "price_mention" in r.labels]
     assert {u[1].text, u[2].text} <= {r.text for r in price_rows}
     assert reports["price_mention"].rows == len(price_rows)  # anyone may mention price
+
+
+def test_talktracks_train_includes_coach_labels(
+    env: ReviewEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from talktracks import config
+    from talktracks.cli import main
+
+    client = env.client()
+    sign_in(client, "cora")
+    token = csrf_of(client, "/calls/c1")
+    r = client.post(
+        "/calls/c1/labels",
+        data={
+            "utterance_id": env.utterances[2].id,
+            "behaviour": "price_mention",
+            "value": "false",
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 303
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("TALKTRACKS_BEHAVIOUR_DATA_DIR", str(tiny_training_dir(tmp_path)))
+    monkeypatch.setenv("TALKTRACKS_MODELS_DIR", str(models))
+    config.get_settings.cache_clear()
+    try:
+        assert main(["train", "--promote", "--db", env.store.url]) == 0
+    finally:
+        config.get_settings.cache_clear()
+    (card_path,) = models.glob("behaviours/*/model_card.json")
+    card = json.loads(card_path.read_text())
+    assert card["training_data"]["label_counts"]["by_origin"]["coach"]["labels"] == 1
