@@ -152,6 +152,15 @@ def plan_batch(
     return plan
 
 
+def apply_job(call: Call, job: CallJob) -> None:
+    """Copy a job's metadata onto its call row; blank manifest cells keep what is stored."""
+    call.rep_id = job.rep_id or call.rep_id
+    call.deal_id = job.deal_id or call.deal_id
+    call.started_at = job.started_at or call.started_at
+    call.recording = str(job.recording)
+    call.channels = job.channels
+
+
 def register_pending(store: Store, jobs: list[CallJob]) -> None:
     """Record every planned call as 'pending' before work starts.
 
@@ -166,9 +175,5 @@ def register_pending(store: Store, jobs: list[CallJob]) -> None:
                 s.add(call)
             elif job.reason in ("changed", "channels changed"):
                 call.attempts = 0  # new content deserves a fresh set of attempts
-            call.rep_id = job.rep_id or call.rep_id
-            call.deal_id = job.deal_id or call.deal_id
-            call.started_at = job.started_at or call.started_at
-            call.recording = str(job.recording)
-            call.channels = job.channels
+            apply_job(call, job)
             call.status = "pending"

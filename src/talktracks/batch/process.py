@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from talktracks.batch.plan import CallJob
+from talktracks.batch.plan import CallJob, apply_job
 from talktracks.config import Settings
 from talktracks.errors import RecordingNotFound, TalktracksError
 from talktracks.speech import LoadedModel, Transcript, transcribe_call
@@ -74,11 +74,7 @@ def store_transcript(
             call = Call(call_id=job.call_id, attempts=0)
             s.add(call)
         s.execute(delete(Utterance).where(Utterance.call_id == job.call_id))
-        call.rep_id = job.rep_id or call.rep_id
-        call.deal_id = job.deal_id or call.deal_id
-        call.started_at = job.started_at or call.started_at
-        call.channels = job.channels
-        call.recording = str(job.recording)
+        apply_job(call, job)
         call.content_hash = job.content_hash
         call.status = status
         call.last_error = None
