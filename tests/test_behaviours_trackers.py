@@ -12,9 +12,10 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from talktracks.behaviours.features import CachedTfidfVectorizer, normalise_text, word_tokens
-from talktracks.behaviours.ruler import lemma_forms, lemma_forms_index
+from talktracks.behaviours.ruler import hits, lemma_forms, lemma_forms_index
 from talktracks.behaviours.taxonomy import load_patterns, load_taxonomy, taxonomy_from_dict
 from talktracks.behaviours.trackers import (
+    TEXT_FILTERED,
     TRACKER_MATCHES,
     TRACKERS,
     is_question,
@@ -152,6 +153,39 @@ def test_tracker_ruler_matches_like_spacy_span_ruler() -> None:
         got = {(s.start, s.end, s.label_, s.id_) for s in doc.spans[TRACKER_MATCHES]}
         # A word that is a form of two lemmas can match either way in ours; never fewer.
         assert expected <= got, (text, expected - got)
+
+
+def test_tuple_only_pipeline_finds_the_same_matches() -> None:
+    """The tagger's spans=False pipeline stores tuples only, and they equal the spans."""
+    taxonomy = load_taxonomy()
+    patterns = load_patterns(taxonomy=taxonomy)
+    with_spans = tracker_pipeline(patterns, taxonomy.filters())
+    tuples_only = tracker_pipeline(patterns, taxonomy.filters(), spans=False)
+    rows = repo_rows("train")[:300]
+    texts, speakers = [r.text for r in rows], [r.speaker for r in rows]
+    starts = [60.0 * (i % 9) for i in range(len(rows))]  # some past the first-minutes filters
+    a_docs = tracker_docs(with_spans, texts, speakers, starts)
+    b_docs = tracker_docs(tuples_only, texts, speakers, starts)
+    found = 0
+    for a, b in zip(a_docs, b_docs, strict=True):
+        for key in (TRACKER_MATCHES, TRACKERS):
+            assert key not in b.spans
+            spans = [(s.label_, s.id_, s.start, s.end) for s in a.spans[key]]
+            assert hits(b, key) == hits(a, key) == spans, a.text
+            found += len(spans)
+        # Text-filtered matches sit between all matches and fully filtered ones.
+        assert (
+            set(hits(a, TRACKERS)) <= set(hits(a, TEXT_FILTERED)) <= set(hits(a, TRACKER_MATCHES))
+        )
+    assert found > 300
+
+
+def test_question_filter_uses_the_sentence_of_the_match(nlp: Language) -> None:
+    (doc,) = tracker_docs(nlp, ["How much we saved was great. So how much is it?"])
+    assert [h[1] for h in hits(doc, TEXT_FILTERED)] == ["question"]
+    assert hits(doc, TEXT_FILTERED)[0][2] > 5  # the second "how much", in the question
+    (doc,) = tracker_docs(nlp, ["so how much is it for the two of us"])  # ASR, no "?"
+    assert len(hits(doc, TEXT_FILTERED)) == 1
 
 
 def test_is_question_on_spans(nlp: Language) -> None:

@@ -24,13 +24,11 @@ from spacy.attrs import IS_CURRENCY, LIKE_NUM, ORTH
 from spacy.tokens import Doc
 
 from talktracks.behaviours.ruler import hits
-from talktracks.behaviours.taxonomy import TrackerFilter
 from talktracks.behaviours.trackers import (
+    TEXT_FILTERED,
     TRACKER_KEY,
-    TRACKER_MATCHES,
     TrackedText,
     has_question,
-    passes_text_filters,
     tracker_docs,
     tracker_key,
     tracker_pipeline,
@@ -230,36 +228,27 @@ class TrackerFeatures(TransformerMixin, BaseEstimator):
         docs = [x.doc if isinstance(x, TrackedText) else x for x in X]
         if all(isinstance(d, Doc) and d.user_data.get(TRACKER_KEY) == key for d in docs):
             return docs
-        nlp = tracker_pipeline(self.patterns, filters)
+        nlp = tracker_pipeline(self.patterns, filters, spans=False)
         return tracker_docs(nlp, [str(x) for x in X])
 
     def transform(self, X: Sequence[Any]) -> sp.csr_matrix:
         index = {name: i for i, name in enumerate(self.feature_names_)}
         n_trackers = len(index) - len(self.FLAGS)
-        text_filters = {
-            (label, tracker): TrackerFilter(**f)
-            for label, trackers in (self.filters or {}).items()
-            for tracker, f in trackers.items()
-            if f.get("questions_only")
-        }
         columns = {(p["label"], p["id"]): index[f"{p['label']}/{p['id']}"] for p in self.patterns}
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
         for r, (x, doc) in enumerate(zip(X, self._docs(X), strict=True)):
             counts: dict[int, int] = {}
-            for label, tracker, start, _ in hits(doc, TRACKER_MATCHES):
-                key = (label, tracker)
-                f = text_filters.get(key)
-                if f is not None and not passes_text_filters(f, doc, start):
-                    continue
-                j = columns.get(key)
+            # The tracker pipeline already applied the text-only filters (questions only).
+            for label, tracker, _, _ in hits(doc, TEXT_FILTERED):
+                j = columns.get((label, tracker))
                 if j is not None:
                     counts[j] = counts.get(j, 0) + 1
             number = currency = question = False
             if len(doc):
                 arr = doc.to_array([LIKE_NUM, IS_CURRENCY, ORTH])
-                number, currency = bool(arr[:, 0].any()), bool(arr[:, 1].any())
+                number, currency = arr[:, :2].any(axis=0).tolist()
                 question = has_question(doc, x if isinstance(x, str) else None, arr[:, 2])
             speaker = x.speaker if isinstance(x, TrackedText) else doc._.speaker
             rep, customer = speaker == "rep", speaker == "customer"

@@ -20,7 +20,8 @@ runs over millions of utterances and spaCy's Matcher costs a Python Token per to
   more than MAX_PHRASES_PER_PATTERN phrases) goes to a spaCy Matcher unchanged but for LEMMA.
 
 Matches land in `doc.spans[spans_key]` with `label_` = behaviour and `id_` = tracker, and as
-(behaviour, tracker, start, end) tuples for code that reads many docs (see `hits`).
+(behaviour, tracker, start, end) tuples for code that reads many docs (see `hits`); with
+store_spans false, only as the tuples.
 """
 
 from __future__ import annotations
@@ -168,11 +169,16 @@ class TrackerRuler:
     """Finds pattern matches and stores them as spans labelled with behaviour and tracker."""
 
     def __init__(
-        self, nlp: Language, name: str = "tracker_ruler", spans_key: str = "ruler"
+        self,
+        nlp: Language,
+        name: str = "tracker_ruler",
+        spans_key: str = "ruler",
+        store_spans: bool = True,
     ) -> None:
         self.nlp = nlp
         self.name = name
         self.spans_key = spans_key
+        self.store_spans = store_spans
         self.matcher = Matcher(nlp.vocab, validate=True)
         self.lower_phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.norm_phrases = PhraseMatcher(nlp.vocab, attr="NORM")
@@ -209,16 +215,17 @@ class TrackerRuler:
                 matches.update(matcher(doc))
         keys = self._keys
         found = sorted((*keys[m], start, end) for m, start, end in matches if start != end)
-        doc.spans[self.spans_key] = [
-            Span(doc, start, end, label=label, span_id=tracker)
-            for label, tracker, start, end in found
-        ]
+        if self.store_spans:
+            doc.spans[self.spans_key] = [
+                Span(doc, start, end, label=label, span_id=tracker)
+                for label, tracker, start, end in found
+            ]
         # The same matches as plain tuples: reading them back from doc.spans would build a Span
         # object per match per reader, which costs more than finding them did.
         doc.user_data[hits_key(self.spans_key)] = found
         return doc
 
 
-@Language.factory("tracker_ruler", default_config={"spans_key": "ruler"})
-def make_tracker_ruler(nlp: Language, name: str, spans_key: str) -> TrackerRuler:
-    return TrackerRuler(nlp, name, spans_key)
+@Language.factory("tracker_ruler", default_config={"spans_key": "ruler", "store_spans": True})
+def make_tracker_ruler(nlp: Language, name: str, spans_key: str, store_spans: bool) -> TrackerRuler:
+    return TrackerRuler(nlp, name, spans_key, store_spans)

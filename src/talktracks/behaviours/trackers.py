@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,9 +26,10 @@ from spacy.attrs import LIKE_NUM, NORM, ORTH
 from spacy.lang.en.lex_attrs import like_num as english_like_num
 from spacy.language import Language
 from spacy.strings import get_string_id
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Doc, Span
 
 from talktracks.behaviours.ruler import (  # also registers "tracker_ruler"
+    Hit,
     hits,
     hits_key,
     tracker_norm,
@@ -36,6 +38,7 @@ from talktracks.behaviours.taxonomy import TrackerFilter, speaker_allowed
 
 TRACKER_MATCHES = "tracker_matches"
 TRACKERS = "trackers"
+TEXT_FILTERED = "tracker_text_filtered"  # matches passing the text-only filters (tuples only)
 TRACKER_KEY = "tracker_key"  # doc.user_data key: which patterns and filters made this doc
 
 # Words an unpunctuated (ASR) question may start with, after any fillers.
@@ -134,23 +137,34 @@ def number_like(text: str) -> bool:
     return english_like_num(text) or bool(_NUMBER_SHORTHAND.match(text))
 
 
-def _is_terminal(token: Token) -> bool:
-    return token.text in TERMINALS
+_TERMINAL_IDS = frozenset(get_string_id(t) for t in TERMINALS)
+_QUESTION_KEY = "questions"  # doc.user_data: the document's sentences, found once
+
+
+def _sentences(doc: Doc, orths: Any = None) -> tuple[list[int], list[bool | None]]:
+    """(last token index of each sentence, whether it is a question), computed once per doc.
+
+    Sentences split after . ! ? tokens. A sentencizer would do the same for every document;
+    only question filters and features need it, so it runs on demand and is cached on the doc
+    (trackers and features then share it). None marks a sentence not yet judged. `orths`
+    (doc.to_array(ORTH)) saves recomputing it when the caller has it.
+    """
+    found = doc.user_data.get(_QUESTION_KEY)
+    if found is None:
+        if orths is None:
+            orths = doc.to_array(ORTH)
+        ends = [i for i, o in enumerate(orths.tolist()) if o in _TERMINAL_IDS]
+        if not ends or ends[-1] != len(orths) - 1:
+            ends.append(len(orths) - 1)
+        found = doc.user_data[_QUESTION_KEY] = (ends, [None] * len(ends))
+    return found
 
 
 def sentence_bounds(doc: Doc, i: int) -> tuple[int, int]:
-    """(first, last) token index of the sentence around token i, split at . ! ? tokens.
-
-    A sentencizer would do the same for every document; only question filters need it, so
-    the scan runs only for their matches.
-    """
-    first = i
-    while first > 0 and not _is_terminal(doc[first - 1]):
-        first -= 1
-    last = i
-    while last < len(doc) - 1 and not _is_terminal(doc[last]):
-        last += 1
-    return first, last
+    """(first, last) token index of the sentence around token i, split at . ! ? tokens."""
+    ends, _ = _sentences(doc)
+    k = bisect_left(ends, i)
+    return (ends[k - 1] + 1 if k else 0), ends[k]
 
 
 def is_question(span: Span) -> bool:
@@ -167,20 +181,24 @@ def is_question_at(doc: Doc, i: int) -> bool:
     """
     if not len(doc):
         return False
-    first, last = sentence_bounds(doc, min(i, len(doc) - 1))
+    ends, judged = _sentences(doc)
+    k = bisect_left(ends, min(i, len(doc) - 1))
+    if judged[k] is None:
+        judged[k] = _judge_sentence(doc, ends[k - 1] + 1 if k else 0, ends[k])
+    return bool(judged[k])
+
+
+def _judge_sentence(doc: Doc, first: int, last: int) -> bool:
     end = doc[last]
     if "?" in end.text:
         return True
-    if _is_terminal(end):
+    if end.orth in _TERMINAL_IDS:
         return False
     for token in doc[first : last + 1]:
         if token.is_punct or token.is_space or token.lower_ in FILLERS:
             continue
         return token.lower_ in QUESTION_OPENERS
     return False
-
-
-_TERMINAL_IDS = frozenset(get_string_id(t) for t in TERMINALS)
 
 
 def has_question(doc: Doc, text: str | None = None, orths: Any = None) -> bool:
@@ -192,15 +210,12 @@ def has_question(doc: Doc, text: str | None = None, orths: Any = None) -> bool:
     """
     if "?" in (doc.text if text is None else text):
         return True
-    if orths is None:
-        orths = doc.to_array(ORTH) if len(doc) else ()
-    if not len(doc) or not _TERMINAL_IDS.isdisjoint(orths.tolist()):
+    if not len(doc):
         return False
-    for token in doc:
-        if token.is_punct or token.is_space or token.lower_ in FILLERS:
-            continue
-        return token.lower_ in QUESTION_OPENERS
-    return False
+    ends, _ = _sentences(doc, orths)
+    if len(ends) > 1 or doc[ends[0]].orth in _TERMINAL_IDS:
+        return False
+    return is_question_at(doc, 0)
 
 
 class TrackedText(str):
@@ -225,47 +240,66 @@ def passes_text_filters(f: TrackerFilter, doc: Doc, i: int) -> bool:
     return not f.questions_only or is_question_at(doc, i)
 
 
+def passes_context_filters(f: TrackerFilter, speaker: str | None, start: float | None) -> bool:
+    """The filters on who said it and when. An unknown start time cannot fail first-N-minutes."""
+    if not speaker_allowed(f.speaker, speaker):
+        return False
+    return f.first_minutes is None or start is None or start < f.first_minutes * 60
+
+
 def passes_filters(
     f: TrackerFilter, doc: Doc, i: int, speaker: str | None, start: float | None
 ) -> bool:
-    """All of a tracker's filters. An unknown start time cannot fail the first-N-minutes filter."""
-    if not speaker_allowed(f.speaker, speaker):
-        return False
-    if f.first_minutes is not None and start is not None and start >= f.first_minutes * 60:
-        return False
-    return passes_text_filters(f, doc, i)
+    """All of a tracker's filters, for a match at token i."""
+    return passes_context_filters(f, speaker, start) and passes_text_filters(f, doc, i)
 
 
 class TrackerFilters:
-    """Copies the matches that pass their tracker's filters into doc.spans["trackers"]."""
+    """Copies the matches that pass their tracker's filters into doc.spans["trackers"].
 
-    def __init__(self, filters: dict[str, dict[str, dict[str, Any]]]) -> None:
+    Also keeps, as tuples only, the matches that pass the filters depending on the text alone
+    (TEXT_FILTERED: questions only), which the classifier features count; training rows have
+    no speaker or time, so the features must not depend on those. With store_spans false only
+    the tuples are stored (see `hits`): the tagger never reads Span objects, and making them
+    costs more than finding the matches.
+    """
+
+    def __init__(
+        self, filters: dict[str, dict[str, dict[str, Any]]], store_spans: bool = True
+    ) -> None:
         self.filters = {
             (label, t): TrackerFilter(**f)
             for label, trackers in filters.items()
             for t, f in trackers.items()
         }
+        self.store_spans = store_spans
         self._default = TrackerFilter()
 
     def __call__(self, doc: Doc) -> Doc:
         underscore = doc._  # one Underscore object per doc, not one per attribute
         speaker, start = underscore.speaker, underscore.start
         get, default = self.filters.get, self._default
-        kept = [
-            h
-            for h in hits(doc, TRACKER_MATCHES)
-            if passes_filters(get((h[0], h[1]), default), doc, h[2], speaker, start)
-        ]
-        doc.spans[TRACKERS] = [Span(doc, s, e, label=b, span_id=t) for b, t, s, e in kept]
+        kept: list[Hit] = []
+        text_kept: list[Hit] = []
+        for h in hits(doc, TRACKER_MATCHES):
+            f = get((h[0], h[1]), default)
+            if f.questions_only and not is_question_at(doc, h[2]):
+                continue
+            text_kept.append(h)
+            if passes_context_filters(f, speaker, start):
+                kept.append(h)
+        if self.store_spans:
+            doc.spans[TRACKERS] = [Span(doc, s, e, label=b, span_id=t) for b, t, s, e in kept]
         doc.user_data[hits_key(TRACKERS)] = kept
+        doc.user_data[hits_key(TEXT_FILTERED)] = text_kept
         return doc
 
 
-@Language.factory("tracker_filters", default_config={"filters": {}})
+@Language.factory("tracker_filters", default_config={"filters": {}, "store_spans": True})
 def make_tracker_filters(
-    nlp: Language, name: str, filters: dict[str, dict[str, dict[str, Any]]]
+    nlp: Language, name: str, filters: dict[str, dict[str, dict[str, Any]]], store_spans: bool
 ) -> TrackerFilters:
-    return TrackerFilters(filters)
+    return TrackerFilters(filters, store_spans)
 
 
 def tracker_key(patterns: Sequence[dict[str, Any]], filters: dict[str, Any]) -> str:
@@ -274,13 +308,20 @@ def tracker_key(patterns: Sequence[dict[str, Any]], filters: dict[str, Any]) -> 
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-_PIPELINES: dict[str, Language] = {}
+_PIPELINES: dict[tuple[str, bool], Language] = {}
 
 
-def tracker_pipeline(patterns: Sequence[dict[str, Any]], filters: dict[str, Any]) -> Language:
-    """The tracker pipeline for these patterns and filters, built once per process."""
+def tracker_pipeline(
+    patterns: Sequence[dict[str, Any]], filters: dict[str, Any], *, spans: bool = True
+) -> Language:
+    """The tracker pipeline for these patterns and filters, built once per process.
+
+    spans=False stores matches only as (behaviour, tracker, start, end) tuples (read them with
+    `hits`), not as doc.spans: the tagger's setting, since Span objects cost more than finding
+    the matches. Both settings find the same matches.
+    """
     key = tracker_key(patterns, filters)
-    nlp = _PIPELINES.get(key)
+    nlp = _PIPELINES.get((key, spans))
     if nlp is None:
         nlp = spacy.blank("en")
         # Lexical attributes are computed once per word type, when its lexeme is made.
@@ -290,11 +331,13 @@ def tracker_pipeline(patterns: Sequence[dict[str, Any]], filters: dict[str, Any]
         for lexeme in nlp.vocab:  # the few made by spacy.blank itself (tokenizer exceptions)
             lexeme.set_flag(LIKE_NUM, number_like(lexeme.orth_))
             lexeme.norm_ = norm(lexeme.orth_)
-        ruler = nlp.add_pipe("tracker_ruler", config={"spans_key": TRACKER_MATCHES})
+        ruler = nlp.add_pipe(
+            "tracker_ruler", config={"spans_key": TRACKER_MATCHES, "store_spans": spans}
+        )
         ruler.add_patterns(list(patterns))  # type: ignore[attr-defined]
-        nlp.add_pipe("tracker_filters", config={"filters": filters})
+        nlp.add_pipe("tracker_filters", config={"filters": filters, "store_spans": spans})
         nlp.meta["tracker_key"] = key
-        _PIPELINES[key] = nlp
+        _PIPELINES[(key, spans)] = nlp
     return nlp
 
 

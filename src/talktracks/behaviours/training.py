@@ -64,7 +64,7 @@ def fit_model(
 ) -> tuple[BehaviourModel, dict[str, FitReport]]:
     """Train a model on `rows`; returns it (version "unsaved") and a CV report per behaviour."""
     filters = taxonomy.filters()
-    nlp = tracker_pipeline(patterns, filters)
+    nlp = tracker_pipeline(patterns, filters, spans=False)
     texts = tracked_texts(nlp, [r.text for r in rows], [r.speaker for r in rows])
     template = make_features(patterns, filters)
     features = clone(template).fit(texts)
