@@ -104,3 +104,25 @@ def test_evaluate_reports_confusion_counts(model: BehaviourModel) -> None:
     for b, c in ev.behaviours.items():
         assert c.tp + c.fp + c.fn + c.tn == len(rows), b
         assert 0.0 <= c.f1 <= 1.0
+
+
+def test_shipped_model_meets_the_heldout_target() -> None:
+    """The model in models/behaviours/current, on the whole held-out set: F1 >= 0.90 for each
+    behaviour, and exactly the counts its model card records (the card is not hand-edited)."""
+    import json
+
+    from talktracks.behaviours.data import data_hash
+    from talktracks.behaviours.registry import ModelRegistry
+    from talktracks.config import PROJECT_ROOT
+
+    registry = ModelRegistry.under(PROJECT_ROOT / "models")
+    version = registry.current_version()
+    shipped = registry.load(version)
+    card = json.loads((registry.root / version / "model_card.json").read_text())
+    rows = repo_rows("test")
+    assert card["heldout"]["hash"] == data_hash(rows), "card was made on another held-out set"
+    ev = evaluate(shipped, rows)
+    for b, c in ev.behaviours.items():
+        recorded = card["heldout"]["behaviours"][b]
+        assert (c.tp, c.fp, c.fn, c.tn) == tuple(recorded[k] for k in ("tp", "fp", "fn", "tn")), b
+        assert c.f1 >= 0.90, f"{b}: held-out F1 {c.f1:.3f} < 0.90"
