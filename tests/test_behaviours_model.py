@@ -88,8 +88,8 @@ def test_model_only_evidence_is_the_highest_weight_region() -> None:
     coef[vec.vocabulary_["weather"]] = -3.0
     text = "Honestly the weather was bad, but our crew mops the floors nightly."
     row = vec.transform([text])
-    values = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
-    start, end = ngram_region(text, values, coef, vec, 0, normalise_text)
+    weights = {j: coef[j] * v for j, v in zip(row.indices.tolist(), row.data.tolist(), strict=True)}
+    start, end = ngram_region(text, weights, vec, 0, normalise_text)
     assert text[start:end] == "mops the floors"
 
 

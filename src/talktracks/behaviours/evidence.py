@@ -16,11 +16,10 @@ Order of preference, documented in docs/behaviour-model.md:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from spacy.tokens import Doc
 
 from talktracks.behaviours.features import WORD_TOKEN, word_token
@@ -64,54 +63,76 @@ def whole_text(text: str) -> tuple[int, int]:
     return start, start + len(stripped)
 
 
+# Word tokens per whitespace word: words repeat across utterances far more than they vary.
+_WORD_TOKENS: dict[str, tuple[str, ...]] = {}
+_MAX_CACHED_WORDS = 200_000
+_GRAMS: weakref.WeakKeyDictionary[Any, list[tuple[str, ...]]] = weakref.WeakKeyDictionary()
+
+
+def _grams(vectorizer: Any) -> list[tuple[str, ...]]:
+    """The vectorizer's features as token tuples, by column (built once per fitted vectorizer)."""
+    grams = _GRAMS.get(vectorizer)
+    if grams is None:
+        grams = _GRAMS[vectorizer] = [
+            tuple(name.split(" ")) for name in vectorizer.get_feature_names_out()
+        ]
+    return grams
+
+
 def word_scores(
     text: str,
     words: list[tuple[int, int]],
-    row: dict[int, float],
-    coef: np.ndarray,
+    weights: dict[int, float],
     vectorizer: Any,
     offset: int,
     normalise: Any,
 ) -> list[float] | None:
-    """Per whitespace word: the sum of coefficient x feature value of the word n-grams over it.
+    """Per whitespace word: the summed weight of the word n-grams over it.
 
     `vectorizer` is the fitted word n-gram TfidfVectorizer whose columns start at `offset`;
-    `row` is the utterance's feature vector as {column: value}. An n-gram's weight is shared
-    by the words it spans (and by its occurrences). None when normalising changes the text's
-    length (rare Unicode case folds), since offsets would then drift.
+    `weights` maps the utterance's nonzero columns to classifier coefficient x feature value
+    (other columns are ignored). An n-gram's weight is shared by the words it spans (and by
+    its occurrences). None when normalising changes the text's length (rare Unicode case
+    folds), since offsets would then drift. Works from the row's few nonzero n-grams to their
+    positions, not from every n-gram of the text to the vocabulary: this runs for every
+    model-only tag.
     """
     norm = normalise(text)
     if len(norm) != len(text):
         return None
-    starts = [s for s, _ in words]
     tokens: list[str] = []
     owners: list[int] = []
-    for m in WORD_TOKEN.finditer(norm):
-        tokens.append(word_token(m.group()))
-        owners.append(bisect_right(starts, m.start()) - 1)
-    vocab = vectorizer.vocabulary_
-    lo, hi = vectorizer.ngram_range
-    weights: dict[int, float] = {}  # column -> coef x value, computed once per column
-    grams: list[tuple[int, int, int]] = []  # (column, first token, n)
-    occurrences: dict[int, int] = {}
-    for n in range(lo, hi + 1):
-        for i in range(len(tokens) - n + 1):
-            j = vocab.get(tokens[i] if n == 1 else " ".join(tokens[i : i + n]))
-            if j is None:
-                continue
-            j += offset
-            value = row.get(j)
-            if not value:
-                continue
-            if j not in weights:
-                weights[j] = float(coef[j]) * value
-            occurrences[j] = occurrences.get(j, 0) + 1
-            grams.append((j, i, n))
+    positions: dict[str, list[int]] = {}
+    cache = _WORD_TOKENS
+    if len(cache) > _MAX_CACHED_WORDS:
+        cache.clear()
+    for k, (start, end) in enumerate(words):  # word tokens never cross whitespace
+        chunk = norm[start:end]
+        found = cache.get(chunk)
+        if found is None:
+            found = cache[chunk] = tuple(word_token(t) for t in WORD_TOKEN.findall(chunk))
+        for token in found:
+            positions.setdefault(token, []).append(len(tokens))
+            tokens.append(token)
+            owners.append(k)
+    grams = _grams(vectorizer)
+    n_columns = len(grams)
     scores = [0.0] * len(words)
-    for j, i, n in grams:
-        share = weights[j] / occurrences[j] / n
-        for k in owners[i : i + n]:
-            scores[k] += share
+    for j, weight in weights.items():
+        column = j - offset
+        if not weight or not 0 <= column < n_columns:
+            continue
+        gram = grams[column]
+        n = len(gram)
+        found = positions.get(gram[0], ())
+        if n > 1:
+            found = [i for i in found if tuple(tokens[i : i + n]) == gram]
+        if not found:
+            continue
+        share = weight / len(found) / n
+        for i in found:
+            for k in owners[i : i + n]:
+                scores[k] += share
     return scores
 
 
@@ -138,17 +159,19 @@ def best_region(
 
 def ngram_region(
     text: str,
-    row: dict[int, float],
-    coef: np.ndarray,
+    weights: dict[int, float],
     vectorizer: Any,
     offset: int,
     normalise: Any,
 ) -> tuple[int, int] | None:
-    """Character offsets of the highest-weight word n-gram region of `text`, or None."""
+    """Character offsets of the highest-weight word n-gram region of `text`, or None.
+
+    `weights`: column -> coefficient x feature value for the utterance (see word_scores).
+    """
     words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     if not words:
         return None
-    scores = word_scores(text, words, row, coef, vectorizer, offset, normalise)
+    scores = word_scores(text, words, weights, vectorizer, offset, normalise)
     if scores is None:
         return None
     region = best_region(scores)

@@ -77,7 +77,14 @@ NUMBER_TOKEN = "<num>"
 
 
 def normalise_text(text: Any) -> str:
-    """Lowercase, every digit -> "0": "$15" and "$45" share n-grams, and offsets are unchanged."""
+    """Lowercase, every digit -> "0": "$15" and "$45" share n-grams, and offsets are unchanged.
+
+    Both n-gram vectorizers call this on every utterance; a TrackedText keeps the result.
+    """
+    if isinstance(text, TrackedText):
+        if text.normalised is None:
+            text.normalised = _DIGIT.sub("0", str.lower(text))
+        return text.normalised
     return _DIGIT.sub("0", str(text).lower())
 
 

@@ -224,8 +224,15 @@ class BehaviourModel:
             columns = X.indices[lo:hi]
             # Only the word n-gram columns (a small part of a row's nonzeros) can score words.
             a, b = np.searchsorted(columns, (offset, offset + len(vectorizer.vocabulary_)))
-            row = dict(zip(columns[a:b].tolist(), X.data[lo + a : lo + b].tolist(), strict=True))
-            region = ngram_region(str(text), row, coef, vectorizer, offset, normalise_text)
+            columns = columns[a:b]
+            weights = coef[columns] * X.data[lo + a : lo + b]
+            region = ngram_region(
+                text,  # a TrackedText: its normalised form is already computed
+                dict(zip(columns.tolist(), weights.tolist(), strict=True)),
+                vectorizer,
+                offset,
+                normalise_text,
+            )
             if region:
                 return region
         return whole_text(str(text))

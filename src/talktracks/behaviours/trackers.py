@@ -123,9 +123,22 @@ FILLERS = frozenset(
     ]
 )
 
-for _name in ("speaker", "start"):
-    if not Doc.has_extension(_name):
-        Doc.set_extension(_name, default=None)
+SPEAKER_KEY = "talktracks:speaker"  # doc.user_data keys behind doc._.speaker / doc._.start
+START_KEY = "talktracks:start"
+
+
+def _context_extension(key: str) -> dict[str, Any]:
+    # Getter/setter over plain user_data keys: the pipeline reads and writes the keys
+    # directly (an Underscore object per access costs more than the filters themselves),
+    # while doc._.speaker keeps working for anyone building docs by hand.
+    return {
+        "getter": lambda doc: doc.user_data.get(key),
+        "setter": lambda doc, value: doc.user_data.__setitem__(key, value),
+    }
+
+
+Doc.set_extension("speaker", **_context_extension(SPEAKER_KEY), force=True)
+Doc.set_extension("start", **_context_extension(START_KEY), force=True)
 
 
 TERMINALS = frozenset({".", "!", "?", "...", "…", "?!", "!?"})
@@ -223,15 +236,18 @@ class TrackedText(str):
 
     The n-gram vectorizers see a plain string (no Doc.text rebuilt per vectorizer), and
     TrackerFeatures reads the matches the pipeline already found instead of re-running spaCy.
+    `normalised` holds the vectorizers' shared preprocessing once the first one has done it.
     """
 
     doc: Doc
     speaker: str | None
+    normalised: str | None
 
     def __new__(cls, text: str, doc: Doc, speaker: str | None = None) -> TrackedText:
         obj = super().__new__(cls, text)
         obj.doc = doc
         obj.speaker = speaker
+        obj.normalised = None
         return obj
 
 
@@ -276,8 +292,8 @@ class TrackerFilters:
         self._default = TrackerFilter()
 
     def __call__(self, doc: Doc) -> Doc:
-        underscore = doc._  # one Underscore object per doc, not one per attribute
-        speaker, start = underscore.speaker, underscore.start
+        user_data = doc.user_data
+        speaker, start = user_data.get(SPEAKER_KEY), user_data.get(START_KEY)
         get, default = self.filters.get, self._default
         kept: list[Hit] = []
         text_kept: list[Hit] = []
@@ -358,10 +374,10 @@ def tracker_docs(
     # costs more per short utterance than the components themselves.
     for text, speaker, start in zip(texts, speakers, starts, strict=True):
         doc = nlp.make_doc(text)
-        underscore = doc._
-        underscore.speaker = speaker
-        underscore.start = start
-        doc.user_data[TRACKER_KEY] = key
+        user_data = doc.user_data
+        user_data[SPEAKER_KEY] = speaker  # doc._.speaker
+        user_data[START_KEY] = start  # doc._.start
+        user_data[TRACKER_KEY] = key
         for proc in pipeline:
             doc = proc(doc)
         docs.append(doc)
