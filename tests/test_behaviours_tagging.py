@@ -134,6 +134,18 @@ def test_calls_needing_tags(store: Store) -> None:
     assert calls_needing_tags(store, "v2")[:1] == ["c1"]
 
 
+def test_a_call_without_behaviours_is_not_retagged_every_night(store: Store) -> None:
+    model = versioned(small_model(), "v1")
+    summary = tag_calls(store, ["c3"], model=model)  # a customer joke: nothing to tag
+    assert summary.tags == 0
+    assert "c3" not in calls_needing_tags(store, "v1")
+    with store.session() as s:
+        assert s.get(Call, "c3").tagged_with == "v1"
+        # A new transcript for the call (written without tagging) makes it stale again.
+        s.get(Call, "c3").tagged_with = None
+    assert "c3" in calls_needing_tags(store, "v1")
+
+
 def test_cli_tag_uses_the_current_model(store: Store, tmp_path: Path, monkeypatch, capsys) -> None:
     registry = ModelRegistry(tmp_path / "models" / "behaviours")
     from test_behaviours_registry import save

@@ -49,7 +49,47 @@ def test_old_database_is_upgraded_on_open_and_keeps_its_rows(tmp_path):
         assert s.get(Call, "c1").status == "done"
         assert s.scalars(select(Utterance.text)).one() == "hello there"
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+
+
+def test_tagged_with_is_backfilled_from_single_version_machine_tags(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0004")
+    with engine.begin() as conn:
+        for call_id in ("one", "mixed", "none", "coach"):
+            conn.execute(
+                text(
+                    "INSERT INTO calls (call_id, channels, status, attempts, source, created_at,"
+                    " updated_at) VALUES (:c, 'mono', 'done', 0, 'audio', '2026-01-01', '2026-01-01')"
+                ),
+                {"c": call_id},
+            )
+            conn.execute(
+                text(
+                    'INSERT INTO utterances (call_id, idx, speaker, start, "end", text)'
+                    " VALUES (:c, 0, 'rep', 0.0, 1.5, 'it is $40 a month')"
+                ),
+                {"c": call_id},
+            )
+        tags = [("one", "v1", "model"), ("one", "v1", "rule"), ("mixed", "v1", "both")]
+        tags += [("mixed", "v2", "model"), ("coach", "coach", "coach")]
+        for call_id, version, source in tags:
+            conn.execute(
+                text(
+                    "INSERT INTO tags (utterance_id, call_id, behaviour, score, source,"
+                    " evidence_start, evidence_end, model_version) VALUES ("
+                    " (SELECT id FROM utterances WHERE call_id = :c), :c, 'price_mention', 0.9,"
+                    " :s, 6, 9, :v)"
+                ),
+                {"c": call_id, "v": version, "s": source},
+            )
+    engine.dispose()
+    store = open_store(url)
+    with store.session() as s:
+        got = {c.call_id: c.tagged_with for c in s.scalars(select(Call))}
+    # Only a call whose machine tags come from one version is known to be tagged by it.
+    assert got == {"one": "v1", "mixed": None, "none": None, "coach": None}
 
 
 def test_timestamps_round_trip_as_aware_utc(tmp_path):

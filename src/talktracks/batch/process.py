@@ -85,6 +85,7 @@ def store_transcript(
         call.processing_seconds = transcript.processing_seconds
         call.processed_at = datetime.now(UTC)
         call.source = "audio"
+        call.tagged_with = None  # the new utterances carry no tags until the tagger runs
         rows = [
             Utterance(
                 call_id=job.call_id,

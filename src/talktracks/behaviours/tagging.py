@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from talktracks.behaviours.model import BOTH, MODEL, RULE, BehaviourModel
@@ -77,6 +77,7 @@ def replace_tags(session: Session, model: BehaviourModel, call_ids: Sequence[str
     )
     if rows:
         session.execute(insert(Tag), rows)
+    mark_tagged(session, call_ids, model.version)
     summary.utterances = len(utterances)
     summary.tags = len(rows)
     summary.removed = int(result.rowcount or 0)
@@ -114,16 +115,22 @@ def tag_calls(
     return total
 
 
+def mark_tagged(session: Session, call_ids: Sequence[str], model_version: str) -> None:
+    """Record that these calls' utterances now carry `model_version`'s machine tags."""
+    if call_ids:
+        session.execute(
+            update(Call).where(Call.call_id.in_(call_ids)).values(tagged_with=model_version)
+        )
+
+
 def calls_needing_tags(store: Store, model_version: str) -> list[str]:
-    """Calls with utterances but no tag from `model_version` (a call where the model found
-    nothing is included too: re-tagging it is cheap and idempotent)."""
+    """Calls with utterances not yet tagged by `model_version` (calls.tagged_with), so a call
+    on which the model found nothing is not tagged again every night."""
     has_utterances = exists().where(Utterance.call_id == Call.call_id)
-    has_current = exists().where(Tag.call_id == Call.call_id, Tag.model_version == model_version)
+    stale = or_(Call.tagged_with.is_(None), Call.tagged_with != model_version)
     with store.session() as s:
         return list(
-            s.scalars(
-                select(Call.call_id).where(has_utterances, ~has_current).order_by(Call.call_id)
-            )
+            s.scalars(select(Call.call_id).where(has_utterances, stale).order_by(Call.call_id))
         )
 
 
@@ -143,6 +150,7 @@ def session_tagger(model: BehaviourModel) -> Callable[[Session, Sequence[Utteran
         rows = tag_rows(model, utterances)
         if rows:
             session.execute(insert(Tag), rows)
+        mark_tagged(session, call_ids, model.version)
         return len(rows)
 
     return tag_in_session

@@ -249,6 +249,7 @@ def write_call(
     row.asr_model_hash = None
     row.last_error = None
     row.processed_at = datetime.now(UTC)
+    row.tagged_with = None  # set by the tagger, if one runs
     utterances = [
         Utterance(
             call_id=call.call_id,

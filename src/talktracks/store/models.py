@@ -73,6 +73,9 @@ class Call(Base):
     processing_seconds: Mapped[float | None] = mapped_column(Float)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(16), default="audio")
+    # The behaviour model whose machine tags the call's current utterances carry (also when it
+    # found nothing); None when the transcript was written without tagging.
+    tagged_with: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
