@@ -116,12 +116,28 @@ def test_worse_model_is_not_promoted_unless_forced(env, tmp_path, capsys) -> Non
         assert "not promoted" in out
         assert registry.current_version() == first.version
         assert len(registry.versions()) == 2
+        (worse,) = set(registry.versions()) - {first.version}
+
+        # A registered version goes through the same gate later.
+        assert main(["models", "promote", worse]) == 1
+        assert "not promoted: macro F1" in capsys.readouterr().out
+        assert registry.current_version() == first.version
+        assert main(["models", "list"]) == 0
+        listed = capsys.readouterr().out.splitlines()
+        assert any(line.startswith(f"* {first.version}") for line in listed)
+        assert any(line.startswith(f"  {worse}") for line in listed)
+        assert main(["models", "promote", "20990101-000000-deadbeef"]) == 2
+        assert "not in" in capsys.readouterr().err
 
         assert main(["train", "--force", "--labels", str(bad)]) == 0
         out = capsys.readouterr().out
         assert "promoted" in out and "forced" in out
+        assert registry.current_version() not in (None, first.version)
+        # Back to the better model: it passes the gate against the forced one.
+        assert main(["models", "promote", first.version]) == 0
+        assert f"promoted {first.version}" in capsys.readouterr().out
     config.get_settings.cache_clear()
-    assert registry.current_version() not in (None, first.version)
+    assert registry.current_version() == first.version
     assert len(registry.versions()) == 3
 
 

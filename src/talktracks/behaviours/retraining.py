@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from talktracks.behaviours.card import build_card
-from talktracks.behaviours.data import TrainingData, collect_training_data
+from talktracks.behaviours.data import TrainingData, collect_training_data, read_labelled_dir
 from talktracks.behaviours.evaluation import Evaluation, evaluate
 from talktracks.behaviours.model import BehaviourModel
 from talktracks.behaviours.registry import ModelRegistry
@@ -150,3 +150,42 @@ def retrain(
     if promoted:
         registry.promote(version)
     return RetrainResult(version, candidate, current_version, current, decision, promoted)
+
+
+@dataclass
+class PromotionResult:
+    version: str
+    current_version: str | None
+    candidate: Evaluation
+    current: Evaluation | None
+    decision: PromotionDecision
+    promoted: bool
+
+
+def promote_registered(
+    version: str, *, force: bool = False, settings: Settings | None = None
+) -> PromotionResult:
+    """Promote an already registered version (e.g. one `talktracks train` left unpromoted)
+    through the same gate: both models are evaluated now on today's held-out set."""
+    settings = settings or get_settings()
+    registry = ModelRegistry.under(settings.models_dir)
+    candidate_model = registry.load(version)  # refuses unknown versions and tampered files
+    heldout_dir = settings.behaviour_data_dir / "test"
+    heldout = read_labelled_dir(heldout_dir, candidate_model.taxonomy)
+    if not heldout:
+        raise InputError(f"no held-out data ({heldout_dir}/*.jsonl): cannot judge a model")
+    candidate = evaluate(candidate_model, heldout)
+    current_version = registry.current_version()
+    current: Evaluation | None = None
+    if current_version is not None and current_version != version:
+        try:
+            current = evaluate(registry.load(current_version), heldout)
+        except TalktracksError:
+            if not force:
+                raise
+    decision = decide_promotion(candidate, current, force=force)
+    if current_version == version:
+        decision = PromotionDecision(False, f"{version} is already current", 0.0, None)
+    if decision.promote:
+        registry.promote(version)
+    return PromotionResult(version, current_version, candidate, current, decision, decision.promote)

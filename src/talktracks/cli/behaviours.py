@@ -8,8 +8,8 @@ from pathlib import Path
 
 from talktracks.behaviours.data import label_counts, read_labelled_dir, read_labelled_file
 from talktracks.behaviours.evaluation import Evaluation, evaluate
-from talktracks.behaviours.registry import load_current_model
-from talktracks.behaviours.retraining import RetrainResult, retrain
+from talktracks.behaviours.registry import ModelRegistry, load_current_model
+from talktracks.behaviours.retraining import PromotionDecision, promote_registered, retrain
 from talktracks.behaviours.tagging import calls_needing_tags, session_tagger, tag_calls
 from talktracks.cli.common import add_db_option, settings_from, store_from
 from talktracks.ingest.transcripts import import_transcripts
@@ -57,6 +57,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=cmd_tag)
 
     p = sub.add_parser(
+        "models",
+        help="list registered behaviour models; promote one through the gate",
+        description="Registered behaviour model versions (models/behaviours/registry.json).",
+    )
+    models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    q = models.add_parser("list", help="every registered version, newest first; * = current")
+    q.set_defaults(handler=cmd_models_list)
+    q = models.add_parser(
+        "promote",
+        help="make a registered version current if its held-out macro F1 is not lower",
+        description="Evaluate VERSION and the current model on today's held-out set and make "
+        "VERSION current if its macro F1 is not lower (the same gate as train --promote).",
+    )
+    q.add_argument("version", metavar="VERSION")
+    q.add_argument("--force", action="store_true", help="promote even if worse")
+    q.set_defaults(handler=cmd_models_promote)
+
+    p = sub.add_parser(
         "import-transcripts", help="import existing transcripts (JSONL, one call a line)"
     )
     p.add_argument("file", type=Path, metavar="FILE.jsonl")
@@ -75,20 +93,20 @@ def _prf(ev: Evaluation | None, b: str) -> list[str]:
     return [f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}"]
 
 
-def print_comparison(result: RetrainResult) -> None:
-    new, cur = result.candidate.heldout, result.current
-    cur_name = result.current_version or "none"
+def print_comparison(
+    new: Evaluation,
+    cur: Evaluation | None,
+    version: str,
+    current_version: str | None,
+    decision: PromotionDecision,
+) -> None:
     print(f"held-out set: {new.rows} utterances (never used for training or thresholds)")
-    print(f"new: {result.version}    current: {cur_name}")
+    print(f"new: {version}    current: {current_version or 'none'}")
     print(_row("behaviour", ["new P", "new R", "new F1", "cur P", "cur R", "cur F1"]))
     for b in new.behaviours:
         print(_row(b, _prf(new, b) + _prf(cur, b)))
-    cur_macro = (
-        "-"
-        if result.decision.current_macro_f1 is None
-        else f"{result.decision.current_macro_f1:.3f}"
-    )
-    print(_row("macro F1", ["", "", f"{result.decision.new_macro_f1:.3f}", "", "", cur_macro]))
+    cur_macro = "-" if decision.current_macro_f1 is None else f"{decision.current_macro_f1:.3f}"
+    print(_row("macro F1", ["", "", f"{decision.new_macro_f1:.3f}", "", "", cur_macro]))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -126,7 +144,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                 ],
             )
         )
-    print_comparison(result)
+    print_comparison(
+        result.candidate.heldout,
+        result.current,
+        result.version,
+        result.current_version,
+        result.decision,
+    )
     print(f"registered {result.version} in {settings.models_dir / 'behaviours'}")
     if result.promoted:
         print(f"promoted {result.version} to current: {result.decision.reason}")
@@ -200,3 +224,33 @@ def cmd_import_transcripts(args: argparse.Namespace) -> int:
     if summary.rejects_path:
         print(f"rejected lines written to {summary.rejects_path}")
     return 2 if summary.rejected else 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    registry = ModelRegistry.under(settings_from(args).models_dir)
+    versions = registry.versions()
+    if not versions:
+        print(f"no behaviour models registered in {registry.root}")
+        return 0
+    current = registry.current_version()
+    print(f"{'':2}{'version':<28}{'created':<27}{'held-out macro F1':>18}  promoted")
+    for version, entry in sorted(versions.items(), reverse=True):
+        f1 = entry.get("heldout_macro_f1")
+        print(
+            f"{'*' if version == current else '':2}{version:<28}"
+            f"{entry.get('created_at') or '-':<27}"
+            f"{'-' if f1 is None else f'{f1:.4f}':>18}  {entry.get('promoted_at') or '-'}"
+        )
+    return 0
+
+
+def cmd_models_promote(args: argparse.Namespace) -> int:
+    result = promote_registered(args.version, force=args.force, settings=settings_from(args))
+    print_comparison(
+        result.candidate, result.current, result.version, result.current_version, result.decision
+    )
+    if result.promoted:
+        print(f"promoted {result.version} to current: {result.decision.reason}")
+        return 0
+    print(f"not promoted: {result.decision.reason}")
+    return 1
