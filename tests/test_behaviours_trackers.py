@@ -188,6 +188,19 @@ def test_question_filter_uses_the_sentence_of_the_match(nlp: Language) -> None:
     assert len(hits(doc, TEXT_FILTERED)) == 1
 
 
+def test_speaker_and_start_are_doc_extensions(nlp: Language) -> None:
+    """tracker_docs sets doc._.speaker/start; a doc built by hand can set them before the
+    components run, and the filters read them."""
+    (doc,) = tracker_docs(nlp, ["We got referred by a neighbour"], ["customer"], [42.0])
+    assert (doc._.speaker, doc._.start) == ("customer", 42.0)
+    assert "by_rep" not in [h[1] for h in hits(doc, TRACKERS)]
+    doc = nlp.make_doc("We got referred by a neighbour")
+    doc._.speaker, doc._.start = "rep", 3.0
+    for _, component in nlp.pipeline:
+        doc = component(doc)
+    assert "by_rep" in [h[1] for h in hits(doc, TRACKERS)]
+
+
 def test_is_question_on_spans(nlp: Language) -> None:
     (doc,) = tracker_docs(nlp, ["We quoted it. What does it cost"])
     assert not is_question(doc[0:1])
