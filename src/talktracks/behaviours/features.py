@@ -133,7 +133,7 @@ class CachedTfidfVectorizer(TfidfVectorizer):
         cache = _CHUNK_CACHES.setdefault(self, {})
         if len(cache) > _MAX_CACHED_CHUNKS:
             cache.clear()
-        count = self._char_ids if self.analyzer == "char_wb" else self._word_ids
+        ids_of = self._char_ids if self.analyzer == "char_wb" else self._word_ids
         # Column ids travel as int32 bytes: one join and np.frombuffer at the end instead of
         # converting a Python list of ints, which cost as much as finding the ids.
         parts: list[bytes] = []
@@ -143,7 +143,9 @@ class CachedTfidfVectorizer(TfidfVectorizer):
         total = 0
         for doc in raw_documents:
             text = doc if plain and isinstance(doc, str) else self.decode(doc)
-            total += count(preprocess(text).split(), cache, parts)
+            ids = ids_of(preprocess(text).split(), cache)
+            parts.append(ids)
+            total += len(ids) >> 2
             indptr.append(total)
         indices = np.frombuffer(b"".join(parts), dtype=np.int32).copy()  # sorted in place below
         X = sp.csr_matrix(
@@ -162,54 +164,51 @@ class CachedTfidfVectorizer(TfidfVectorizer):
             X = normalize(X, norm=self.norm, copy=False)
         return X
 
-    def _char_ids(self, chunks: list[str], cache: dict[str, bytes], out: list[bytes]) -> int:
-        """Append each chunk's column ids (int32 bytes) to out; returns how many ids."""
-        vocabulary = self.vocabulary_
-        n = 0
-        for chunk in chunks:
-            ids = cache.get(chunk)
-            if ids is None:
-                grams = self.build_analyzer()(chunk)
-                found = [vocabulary[g] for g in grams if g in vocabulary]
-                ids = cache[chunk] = array("i", found).tobytes()
-            out.append(ids)
-            n += len(ids)
-        return n // 4
+    def _char_ids(self, chunks: list[str], cache: dict[str, bytes]) -> bytes:
+        """The document's char n-gram column ids, as int32 bytes, from its chunks'."""
+        get = cache.get
+        found = [get(chunk) for chunk in chunks]
+        if None in found:
+            vocabulary, analyze = self.vocabulary_, self.build_analyzer()
+            for k, chunk in enumerate(chunks):
+                if found[k] is None:
+                    ids = [vocabulary[g] for g in analyze(chunk) if g in vocabulary]
+                    found[k] = cache[chunk] = array("i", ids).tobytes()
+        return b"".join(found)
 
     def _word_ids(
-        self, chunks: list[str], cache: dict[str, tuple[list[str], bytes]], out: list[bytes]
-    ) -> int:
-        """Append the document's word n-gram column ids (int32 bytes); returns how many."""
+        self, chunks: list[str], cache: dict[str, tuple[tuple[str, ...], bytes]]
+    ) -> bytes:
+        """The document's word n-gram column ids, as int32 bytes: unigrams cached per chunk,
+        longer n-grams looked up across the document's tokens."""
         vocabulary = self.vocabulary_
-        tokens: list[str] = []
-        n = 0
-        for chunk in chunks:
-            cached = cache.get(chunk)
-            if cached is None:
-                found = self.build_tokenizer()(chunk)
-                ids = (
-                    [vocabulary[t] for t in found if t in vocabulary]
-                    if self.ngram_range[0] == 1
-                    else []
-                )
-                cached = cache[chunk] = (found, array("i", ids).tobytes())
-            tokens.extend(cached[0])
-            out.append(cached[1])
-            n += len(cached[1])
+        get = cache.get
+        found = [get(chunk) for chunk in chunks]
+        if None in found:
+            tokenize = self.build_tokenizer()
+            for k, chunk in enumerate(chunks):
+                if found[k] is None:
+                    words = tuple(tokenize(chunk))
+                    ids = (
+                        [vocabulary[t] for t in words if t in vocabulary]
+                        if self.ngram_range[0] == 1
+                        else []
+                    )
+                    found[k] = cache[chunk] = (words, array("i", ids).tobytes())
+        unigrams = b"".join([entry[1] for entry in found])
+        tokens = [t for entry in found for t in entry[0]]
         lo, hi = self.ngram_range
-        get = vocabulary.get
+        lookup = vocabulary.get
         grams: list[int] = []
         for size in range(max(lo, 2), hi + 1):
             if size == 2:  # the common case, without a slice per bigram
-                looked_up = [get(a + " " + b) for a, b in zip(tokens, tokens[1:], strict=False)]
+                looked_up = [lookup(a + " " + b) for a, b in zip(tokens, tokens[1:], strict=False)]
             else:
                 looked_up = [
-                    get(" ".join(tokens[i : i + size])) for i in range(len(tokens) - size + 1)
+                    lookup(" ".join(tokens[i : i + size])) for i in range(len(tokens) - size + 1)
                 ]
             grams.extend(j for j in looked_up if j is not None)
-        if grams:
-            out.append(array("i", grams).tobytes())
-        return n // 4 + len(grams)
+        return unigrams + array("i", grams).tobytes() if grams else unigrams
 
 
 class TrackerFeatures(TransformerMixin, BaseEstimator):
