@@ -118,15 +118,22 @@ def word_scores(
     grams = _grams(vectorizer)
     n_columns = len(grams)
     scores = [0.0] * len(words)
+    get = positions.get
     for j, weight in weights.items():
         column = j - offset
         if not weight or not 0 <= column < n_columns:
             continue
         gram = grams[column]
+        found = get(gram[0])
+        if found is None:
+            continue
         n = len(gram)
-        found = positions.get(gram[0], ())
-        if n > 1:
-            found = [i for i in found if tuple(tokens[i : i + n]) == gram]
+        if n == 1:  # a word: its weight is shared by its occurrences
+            share = weight / len(found)
+            for i in found:
+                scores[owners[i]] += share
+            continue
+        found = [i for i in found if tuple(tokens[i : i + n]) == gram]
         if not found:
             continue
         share = weight / len(found) / n
@@ -168,7 +175,7 @@ def ngram_region(
 
     `weights`: column -> coefficient x feature value for the utterance (see word_scores).
     """
-    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    words = [m.span() for m in _WORD.finditer(text)]
     if not words:
         return None
     scores = word_scores(text, words, weights, vectorizer, offset, normalise)
