@@ -10,6 +10,8 @@ Pipeline: tracker_ruler -> tracker_filters.
   filters (who said it, questions only, within the first N minutes) land in
   `doc.spans["trackers"]`. The context the filters need comes from `doc._.speaker` and
   `doc._.start` (seconds from the start of the call), set before the pipeline runs.
+- The same matches are kept as (behaviour, tracker, start, end) tuples (read them with
+  `hits(doc, key)`); the tagger's pipeline (`spans=False`) keeps only those.
 """
 
 from __future__ import annotations
