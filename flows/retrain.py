@@ -45,7 +45,7 @@ def train(data: TrainingData) -> Candidate:
 @task(name="evaluate-current", cache_policy=NO_CACHE)
 def judge_current(settings: Settings, data: TrainingData, force: bool) -> Any:
     registry = ModelRegistry.under(settings.models_dir)
-    return evaluate_current(registry, data, tolerate_errors=force)
+    return evaluate_current(registry, data.heldout, tolerate_errors=force)
 
 
 @task(name="register-candidate", cache_policy=NO_CACHE)

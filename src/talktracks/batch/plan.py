@@ -14,8 +14,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from talktracks.errors import TalktracksError
+from talktracks.hashing import file_sha256 as content_hash
 from talktracks.ingest.manifest import ManifestRow, find_recordings, read_manifest
-from talktracks.speech.audio import content_hash, probe_channels
+from talktracks.speech.audio import probe_channels
 from talktracks.store import Call, Store
 
 DONE_STATES = ("done", "no_speech")

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from talktracks.behaviours.taxonomy import SPEAKERS, Taxonomy
 from talktracks.errors import InputError
+from talktracks.hashing import file_sha256
 from talktracks.store import Label, Store
 
 ORIGIN_RANK = {"seed": 0, "import": 1, "coach": 2}
@@ -209,12 +210,10 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def read_heldout(data_dir: Path, taxonomy: Taxonomy) -> list[LabelledUtterance]:
+    """The held-out set (`<data_dir>/test/*.jsonl`), merged as training data is: what the
+    model card, the promotion gate and `talktracks evaluate` all judge on."""
+    return merge_labelled(read_labelled_dir(data_dir / "test", taxonomy, "seed"))
 
 
 def collect_training_data(
@@ -262,7 +261,7 @@ def collect_training_data(
                 "sha256": file_sha256(Path(path)),
             }
         )
-    heldout = merge_labelled(read_labelled_dir(data_dir / "test", taxonomy, "seed"))
+    heldout = read_heldout(data_dir, taxonomy)
     held_keys = {text_key(r.text) for r in heldout}
     merged = merge_labelled(rows)
     train = [r for r in merged if text_key(r.text) not in held_keys]

@@ -117,8 +117,13 @@ class BehaviourModel:
         starts: Sequence[float | None] | None = None,
     ) -> list[TrackedText]:
         """Run the tracker pipeline: texts carrying their Docs (matches, filtered matches)."""
-        nlp = tracker_pipeline(self.patterns, self.filters, spans=False)
-        return tracked_texts(nlp, texts, speakers, starts)
+        return tracked_texts(self._tracker_nlp, texts, speakers, starts)
+
+    @cached_property
+    def _tracker_nlp(self) -> Any:
+        # Looked up once per model: finding it by key hashes every pattern, and the nightly
+        # flow tags each call (a few dozen utterances) on its own.
+        return tracker_pipeline(self.patterns, self.filters, spans=False)
 
     def probabilities(
         self, tracked: Sequence[TrackedText]

@@ -28,10 +28,10 @@ from skops.io.exceptions import UntrustedTypesFoundException
 
 from talktracks.behaviours.card import render_markdown
 from talktracks.behaviours.classifier import Thresholds
-from talktracks.behaviours.data import file_sha256
 from talktracks.behaviours.model import BehaviourModel
 from talktracks.behaviours.taxonomy import load_patterns, taxonomy_from_dict
 from talktracks.errors import ModelHashMismatch, ModelNotFound, TalktracksError
+from talktracks.hashing import check_pinned_files, file_sha256
 
 MODEL_FILE = "model.skops"
 TAXONOMY_FILE = "taxonomy.json"
@@ -142,17 +142,8 @@ class ModelRegistry:
             raise ModelNotFound(
                 f"behaviour model version {version!r} is not in {self.root / REGISTRY_FILE}"
             )
-        paths: dict[str, Path] = {}
-        for name, expected in entry.get("files", {}).items():
-            path = self.root / version / name
-            if not path.is_file():
-                raise ModelNotFound(f"behaviour model file {path} is missing")
-            actual = file_sha256(path)
-            if actual != expected:
-                raise ModelHashMismatch(
-                    f"refusing to load {path}: SHA-256 {actual} does not match the registered {expected}"
-                )
-            paths[name] = path
+        # Hashed afresh on every load (no size/mtime cache): these files are what skops loads.
+        paths = check_pinned_files(self.root / version, entry.get("files", {}))
         for name in (MODEL_FILE, TAXONOMY_FILE, PATTERNS_FILE):
             if name not in paths:
                 raise ModelNotFound(f"behaviour model {version} has no registered {name}")

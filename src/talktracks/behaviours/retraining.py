@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from talktracks.behaviours.card import build_card
-from talktracks.behaviours.data import TrainingData, collect_training_data, read_labelled_dir
+from talktracks.behaviours.data import (
+    LabelledUtterance,
+    TrainingData,
+    collect_training_data,
+    read_heldout,
+)
 from talktracks.behaviours.evaluation import Evaluation, evaluate
 from talktracks.behaviours.model import BehaviourModel
 from talktracks.behaviours.registry import ModelRegistry
@@ -78,7 +83,10 @@ def register_candidate(registry: ModelRegistry, candidate: Candidate) -> str:
 
 
 def evaluate_current(
-    registry: ModelRegistry, data: TrainingData, *, tolerate_errors: bool = False
+    registry: ModelRegistry,
+    heldout: Sequence[LabelledUtterance],
+    *,
+    tolerate_errors: bool = False,
 ) -> tuple[str | None, Evaluation | None]:
     """The current model's version and its evaluation on today's held-out set (None, None if
     there is no current model). A current model that cannot be loaded (hash mismatch,
@@ -88,7 +96,7 @@ def evaluate_current(
     if version is None:
         return None, None
     try:
-        return version, evaluate(registry.load(version), data.heldout)
+        return version, evaluate(registry.load(version), heldout)
     except TalktracksError:
         if not tolerate_errors:
             raise
@@ -143,7 +151,7 @@ def retrain(
     registry = ModelRegistry.under(settings.models_dir)
     data = collect_training_data(taxonomy, settings.behaviour_data_dir, store, label_files)
     candidate = train_candidate(data, taxonomy, patterns)
-    current_version, current = evaluate_current(registry, data, tolerate_errors=force)
+    current_version, current = evaluate_current(registry, data.heldout, tolerate_errors=force)
     version = register_candidate(registry, candidate)
     decision = decide_promotion(candidate.heldout, current, force=force)
     promoted = (promote or force) and decision.promote
@@ -170,22 +178,18 @@ def promote_registered(
     settings = settings or get_settings()
     registry = ModelRegistry.under(settings.models_dir)
     candidate_model = registry.load(version)  # refuses unknown versions and tampered files
-    heldout_dir = settings.behaviour_data_dir / "test"
-    heldout = read_labelled_dir(heldout_dir, candidate_model.taxonomy)
+    heldout = read_heldout(settings.behaviour_data_dir, candidate_model.taxonomy)
     if not heldout:
-        raise InputError(f"no held-out data ({heldout_dir}/*.jsonl): cannot judge a model")
+        raise InputError(
+            f"no held-out data ({settings.behaviour_data_dir / 'test'}/*.jsonl): "
+            "cannot judge a model"
+        )
     candidate = evaluate(candidate_model, heldout)
-    current_version = registry.current_version()
-    current: Evaluation | None = None
-    if current_version is not None and current_version != version:
-        try:
-            current = evaluate(registry.load(current_version), heldout)
-        except TalktracksError:
-            if not force:
-                raise
-    decision = decide_promotion(candidate, current, force=force)
-    if current_version == version:
+    if registry.current_version() == version:
         decision = PromotionDecision(False, f"{version} is already current", 0.0, None)
+        return PromotionResult(version, version, candidate, None, decision, False)
+    current_version, current = evaluate_current(registry, heldout, tolerate_errors=force)
+    decision = decide_promotion(candidate, current, force=force)
     if decision.promote:
         registry.promote(version)
     return PromotionResult(version, current_version, candidate, current, decision, decision.promote)

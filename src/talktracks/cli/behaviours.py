@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from talktracks.behaviours.data import label_counts, read_labelled_dir, read_labelled_file
+from talktracks.behaviours.data import label_counts, read_heldout, read_labelled_file
 from talktracks.behaviours.evaluation import Evaluation, evaluate
 from talktracks.behaviours.registry import ModelRegistry, load_current_model
 from talktracks.behaviours.retraining import PromotionDecision, promote_registered, retrain
@@ -188,8 +188,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.labels:
         rows, source = read_labelled_file(args.labels, model.taxonomy), str(args.labels)
     else:
-        test_dir = settings.behaviour_data_dir / "test"
-        rows, source = read_labelled_dir(test_dir, model.taxonomy), f"held-out set {test_dir}"
+        rows = read_heldout(settings.behaviour_data_dir, model.taxonomy)
+        source = f"held-out set {settings.behaviour_data_dir / 'test'}"
     print_evaluation(evaluate(model, rows), model.version, source)
     return 0
 

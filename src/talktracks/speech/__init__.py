@@ -11,9 +11,9 @@ import os
 # model lookup must not hang on a network that is not there. An explicit user value wins.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from talktracks.hashing import file_sha256 as content_hash  # a recording's identity
 from talktracks.speech.audio import (
     SAMPLE_RATE,
-    content_hash,
     decode_channels,
     probe_channels,
 )

@@ -1,4 +1,4 @@
-"""Reading recordings: content hashes and decoding to 16 kHz float32 channels.
+"""Reading recordings: channel probing and decoding to 16 kHz float32 channels.
 
 Decoding goes through faster-whisper's own `decode_audio` (PyAV, bundled FFmpeg), so what we
 transcribe is exactly what faster-whisper would have read itself. Every way a file can fail
@@ -8,7 +8,6 @@ call, not the run.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +21,8 @@ from talktracks.errors import AudioDecodeError, RecordingNotFound
 SAMPLE_RATE = 16000
 """Whisper's input rate; every decoded channel is at this rate."""
 
-_CHUNK = 1 << 20
-
 # Below this, a FLAC that decodes shorter than its header says is resampling noise, not loss.
 _FLAC_SHORTFALL_S = 0.1
-
-
-def content_hash(path: Path) -> str:
-    """SHA-256 hex of the file's bytes, read in 1 MiB chunks so large recordings stay cheap."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

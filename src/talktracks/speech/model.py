@@ -23,8 +23,9 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.utils import available_models, download_model
 
-from talktracks.errors import ModelHashMismatch, ModelNotFound
-from talktracks.speech.audio import content_hash
+from talktracks.errors import ModelNotFound
+from talktracks.hashing import check_pinned_files
+from talktracks.hashing import file_sha256 as content_hash
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +102,7 @@ def embedded_model_dir() -> Path:
 
 def verify_model_files(model_dir: Path, pinned: dict[str, str]) -> None:
     """Raise ModelHashMismatch unless every pinned file in model_dir has its pinned hash."""
-    for filename, expected in pinned.items():
-        file = model_dir / filename
-        if not file.is_file():
-            raise ModelNotFound(f"{file}: model file missing")
-        actual = file_sha256(file)
-        if actual != expected:
-            raise ModelHashMismatch(
-                f"{file}: SHA-256 mismatch, expected {expected}, got {actual}; refusing to load"
-            )
+    check_pinned_files(model_dir, pinned, hash_file=file_sha256)
 
 
 def resolve_model(spec: str) -> ResolvedModel:
