@@ -175,13 +175,6 @@ def _sentences(doc: Doc, orths: Any = None) -> tuple[list[int], list[bool | None
     return found
 
 
-def sentence_bounds(doc: Doc, i: int) -> tuple[int, int]:
-    """(first, last) token index of the sentence around token i, split at . ! ? tokens."""
-    ends, _ = _sentences(doc)
-    k = bisect_left(ends, i)
-    return (ends[k - 1] + 1 if k else 0), ends[k]
-
-
 def is_question(span: Span) -> bool:
     """Whether the sentence holding `span` is a question (see is_question_at)."""
     return is_question_at(span.doc, span.start)
@@ -265,13 +258,6 @@ def passes_context_filters(f: TrackerFilter, speaker: str | None, start: float |
     return f.first_minutes is None or start is None or start < f.first_minutes * 60
 
 
-def passes_filters(
-    f: TrackerFilter, doc: Doc, i: int, speaker: str | None, start: float | None
-) -> bool:
-    """All of a tracker's filters, for a match at token i."""
-    return passes_context_filters(f, speaker, start) and passes_text_filters(f, doc, i)
-
-
 class TrackerFilters:
     """Copies the matches that pass their tracker's filters into doc.spans["trackers"].
 
@@ -301,7 +287,7 @@ class TrackerFilters:
         text_kept: list[Hit] = []
         for h in hits(doc, TRACKER_MATCHES):
             f = get((h[0], h[1]), default)
-            if f.questions_only and not is_question_at(doc, h[2]):
+            if not passes_text_filters(f, doc, h[2]):
                 continue
             text_kept.append(h)
             if passes_context_filters(f, speaker, start):
