@@ -34,6 +34,7 @@ from talktracks.store.models import utcnow
 from test_review_support import (
     CSRF_RE,
     PASSWORD,
+    RESERVED_IDS,
     ReviewEnv,
     add_call,
     make_store,
@@ -367,20 +368,6 @@ def test_recordings_are_never_cached(served: tuple[str, ReviewEnv]) -> None:
         cora.get("/calls/c1/audio", headers={"range": "bytes=0-99"}),
     ):
         assert r.status_code in (200, 206) and r.headers["cache-control"] == "no-store"
-
-
-RESERVED_IDS = [
-    "c01-solar-intro",
-    "c01-solar-intro/audio",
-    "../../../etc/passwd",
-    "..",
-    "what?x=1&y=2",
-    "deal#7",
-    "50% off %2F",
-    "call with  spaces ",
-    "Müller–Anruf ☎ 東京",
-    "~tilde/./x",
-]
 
 
 def test_call_ids_with_reserved_characters_open_and_play_over_http(
