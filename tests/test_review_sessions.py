@@ -526,3 +526,17 @@ def test_cli_unlock_and_the_per_user_delay(tmp_path: Path, users_db: str) -> Non
             "address:10.0.0.1",
         }
     store.dispose()
+
+
+def test_trusted_proxies_setting_is_checked_and_passed_to_uvicorn() -> None:
+    from talktracks.cli.review import uvicorn_options
+    from talktracks.config import Settings
+    from talktracks.errors import ConfigError
+
+    default = uvicorn_options(Settings())
+    assert default["proxy_headers"] is False and default["forwarded_allow_ips"] == []
+    behind = uvicorn_options(Settings(review_trusted_proxies="10.0.0.5, 10.0.1.0/24"))
+    assert behind["proxy_headers"] is True
+    assert behind["forwarded_allow_ips"] == ["10.0.0.5", "10.0.1.0/24"]
+    with pytest.raises(ConfigError, match=r"TRUSTED_PROXIES: 'proxy\.local' is not an IP"):
+        uvicorn_options(Settings(review_trusted_proxies="127.0.0.1,proxy.local"))

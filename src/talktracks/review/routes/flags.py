@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from talktracks.review import actions
 from talktracks.review.auth import CurrentUser, current_user
 from talktracks.review.bounds import DbId
+from talktracks.review.callpaths import call_url
 from talktracks.review.pages import flash, safe_next, see_other, store_of
 
 router = APIRouter(dependencies=[Depends(current_user)])
@@ -26,7 +27,7 @@ def _set_status(
         raise HTTPException(status_code=404, detail="No such flag.") from exc
     word = "resolved" if resolve else "reopened"
     flash(request, f"Flag {word}." if changed else f"That flag was already {word}.")
-    return see_other(safe_next(next_url, default=f"/calls/{call_id}"))
+    return see_other(safe_next(next_url, default=call_url(call_id)))
 
 
 @router.post("/flags/{flag_id}/resolve")
