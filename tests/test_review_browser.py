@@ -7,6 +7,7 @@ database. Screenshots of each page (1366x768, a laptop screen) go to artifacts/.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -21,7 +22,9 @@ from sqlalchemy import select
 from talktracks.store import AuditEvent, Flag, Label
 from test_review_support import (
     PASSWORD,
+    RESERVED_IDS,
     ReviewEnv,
+    make_wav,
     seed_analysis,
     seed_review,
     use_cheap_argon2,
@@ -195,3 +198,98 @@ def test_coach_reviews_a_flagged_call_in_chromium(served: tuple[str, ReviewEnv])
     )
     assert flag_row.status == "resolved" and flag_row.resolved_by == "cora"
     assert actions == ["login", "label.reject", "label.add", "flag.resolve"]
+
+
+def test_calls_with_reserved_characters_in_their_ids_open_play_and_are_reviewed(
+    served: tuple[str, ReviewEnv], tmp_path: Path
+) -> None:
+    """Calls imported (import-transcripts) with ids holding / .. ? # % spaces and non-ASCII:
+    the queue links each to its own page and its own recording, and a coach reviews each."""
+    from talktracks.coaching import compute_flags
+    from talktracks.ingest.transcripts import import_transcripts
+    from talktracks.store import Call, Comment
+
+    base, env = served
+    lines = []
+    for n, call_id in enumerate(RESERVED_IDS):
+        utterances = [
+            {"speaker": "rep", "start": 0.0, "end": 1.0, "text": f"Hello, this is call {n}."},
+            {"speaker": "rep", "start": 1.0, "end": 125.0, "text": "Let me walk you through it."},
+            {"speaker": "customer", "start": 125.0, "end": 127.0, "text": "Okay."},
+        ]
+        row = {"call_id": call_id, "rep_id": "rep-zoe", "deal_id": None}
+        lines.append(
+            json.dumps(row | {"started_at": "2025-05-02T10:00:00+00:00", "utterances": utterances})
+        )
+    source = tmp_path / "reserved.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = import_transcripts(env.store, source)
+    assert summary.imported == len(RESERVED_IDS) and not summary.rejected
+    seconds = {}
+    with env.store.session() as s:
+        for n, call_id in enumerate(RESERVED_IDS):
+            seconds[call_id] = 3.0 + n  # a different length each: the player shows whose it is
+            wav = make_wav(env.audio_root / "reserved" / f"r{n}.wav", seconds=seconds[call_id])
+            s.get(Call, call_id).recording = str(wav)
+    compute_flags(env.store, env.settings)
+    with env.store.session() as s:
+        flag_of = {
+            f.call_id: f.id
+            for f in s.scalars(select(Flag).where(Flag.rule == "long_monologue"))
+            if f.call_id in RESERVED_IDS
+        }
+    assert set(flag_of) == set(RESERVED_IDS)
+
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(f"{base}/login")
+            page.get_by_label("User name").fill("cora")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page).to_have_url(f"{base}/queue")
+            for call_id in RESERVED_IDS:
+                page.goto(f"{base}/queue?rule=long_monologue&rep=rep-zoe")
+                links = page.locator("a.call-link")
+                texts = links.evaluate_all("els => els.map(e => e.textContent)")
+                links.nth(texts.index(call_id)).click()  # the link, as a coach follows it
+                heading = page.locator("h1").evaluate("h => h.textContent")
+                assert heading == f"Call {call_id}", (call_id, page.url)
+                # Play from the second utterance: this call's own recording, seekable.
+                page.locator(".utt").nth(1).locator("button.seek").click()
+                page.wait_for_function(
+                    "document.getElementById('player').currentTime >= 1.0", timeout=10_000
+                )
+                duration = page.evaluate("document.getElementById('player').duration")
+                assert abs(duration - seconds[call_id]) < 0.05, (call_id, duration)
+                page.evaluate("document.getElementById('player').pause()")
+                # Review: add a behaviour, comment, resolve the flag.
+                utt = page.locator(".utt").nth(0)
+                utt.locator("summary").click()
+                utt.get_by_label("Behaviour the machine missed").select_option("referral_request")
+                utt.get_by_role("button", name="Add tag").click()
+                expect(page.locator(".flash")).to_have_text("Behaviour added: referral_request.")
+                page.get_by_label("Comment on the whole call").fill(f"Reviewed {call_id}")
+                page.get_by_role("button", name="Comment", exact=True).last.click()
+                expect(page.locator(".flash")).to_have_text("Comment added.")
+                flag = page.locator(f"#flag-{flag_of[call_id]}")
+                flag.get_by_role("button", name="Resolve flag").click()
+                expect(page.locator(f"#flag-{flag_of[call_id]}")).to_contain_text(
+                    "Resolved by cora"
+                )
+                assert page.locator("h1").evaluate("h => h.textContent") == f"Call {call_id}"
+        finally:
+            browser.close()
+
+    with env.store.session() as s:
+        labelled = set(
+            s.scalars(select(Label.call_id).where(Label.behaviour == "referral_request"))
+        )
+        commented = dict(s.execute(select(Comment.call_id, Comment.text)).all())
+        resolved = {s.get(Flag, fid).status for fid in flag_of.values()}
+    assert labelled == set(RESERVED_IDS)
+    assert {cid: commented[cid] for cid in RESERVED_IDS} == {
+        c: f"Reviewed {c}" for c in RESERVED_IDS
+    }
+    assert resolved == {"resolved"}

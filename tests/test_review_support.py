@@ -98,6 +98,20 @@ def add_deal(session: Session, deal_id: str, outcome: str = "won") -> Deal:
 # --- review app ------------------------------------------------------------------------------
 
 PASSWORD = "correct horse battery"
+# Call ids the importers accept that are hard to put in a URL: each must open, play and be
+# reviewable (test_review_browser, test_review_sessions).
+RESERVED_IDS = [
+    "c01-solar-intro",
+    "c01-solar-intro/audio",
+    "../../../etc/passwd",
+    "..",
+    "what?x=1&y=2",
+    "deal#7",
+    "50% off %2F",
+    "call with  two spaces",  # the importers strip the ends
+    "Müller–Anruf ☎ 東京",
+    "~tilde/./x",
+]
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

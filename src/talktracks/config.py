@@ -85,6 +85,16 @@ class Settings(BaseSettings):
     review_secure_cookies: bool = Field(
         False, description="Set the Secure flag on session cookies (behind TLS)."
     )
+    review_session_idle_minutes: float = Field(
+        30, gt=0, description="A review-app session unused this long ends (idle timeout)."
+    )
+    review_session_max_hours: float = Field(
+        12, gt=0, description="A review-app session ends this long after sign-in, used or not."
+    )
+    review_trusted_proxies: str = Field(
+        "",
+        description="Comma-separated proxy addresses/networks whose X-Forwarded-For the review app trusts; empty = none.",
+    )
     recordings_root: Path | None = Field(
         None, description="Audio is served only from under this folder; default recordings_dir."
     )

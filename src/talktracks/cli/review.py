@@ -6,9 +6,13 @@ import argparse
 import getpass
 import ipaddress
 import sys
+from typing import TYPE_CHECKING, Any
 
 from talktracks.cli.common import add_db_option, settings_from, store_from
-from talktracks.errors import InputError
+from talktracks.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from talktracks.config import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,10 +55,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         add_db_option(p)
         p.set_defaults(handler=cmd_users_disable, disabled=action == "disable")
 
-    p = usub.add_parser("password", help="set a user's password (prompted, or from stdin)")
+    p = usub.add_parser(
+        "password", help="set a user's password (prompted, or from stdin); ends their sessions"
+    )
     p.add_argument("name")
     add_db_option(p)
     p.set_defaults(handler=cmd_users_password)
+
+    p = usub.add_parser("unlock", help="forget a user's failed sign-ins (every address)")
+    p.add_argument("name")
+    add_db_option(p)
+    p.set_defaults(handler=cmd_users_unlock)
 
 
 def _actor() -> str:
@@ -106,8 +117,16 @@ def cmd_users_disable(args: argparse.Namespace) -> int:
 def cmd_users_password(args: argparse.Namespace) -> int:
     from talktracks.review.users import set_password
 
-    set_password(store_from(args), args.name, read_password(), actor=_actor())
-    print(f"password of {args.name} changed")
+    ended = set_password(store_from(args), args.name, read_password(), actor=_actor())
+    print(f"password of {args.name} changed; {ended} session(s) ended")
+    return 0
+
+
+def cmd_users_unlock(args: argparse.Namespace) -> int:
+    from talktracks.review.users import unlock
+
+    removed = unlock(store_from(args), args.name, actor=_actor())
+    print(f"{args.name} unlocked ({removed} failure record(s) forgotten)")
     return 0
 
 
@@ -142,14 +161,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     app = create_app(settings, ReviewOptions(secure_cookies=secure))
     print(f"review app on http://{settings.review_host}:{settings.review_port}", file=sys.stderr)
-    uvicorn.run(
-        app,
-        host=settings.review_host,
-        port=settings.review_port,
-        # X-Forwarded-For/Proto are trusted from 127.0.0.1 only (a local TLS proxy), or from
-        # uvicorn's FORWARDED_ALLOW_IPS: sign-in lockouts then count the real client address.
-        proxy_headers=True,
-        server_header=False,
-        log_level="info",
-    )
+    uvicorn.run(app, **uvicorn_options(settings))
     return 0
+
+
+def trusted_proxies(value: str) -> list[str]:
+    """The TALKTRACKS_REVIEW_TRUSTED_PROXIES entries, each checked to be an address or network."""
+    entries = [item.strip() for item in value.split(",") if item.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"TALKTRACKS_REVIEW_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+            ) from exc
+    return entries
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn.run keywords. X-Forwarded-For/Proto are read only from the configured proxies
+    (none by default), never from whoever reaches the port, so nobody picks their own address
+    for the sign-in throttle. uvicorn's own FORWARDED_ALLOW_IPS is not consulted."""
+    proxies = trusted_proxies(settings.review_trusted_proxies)
+    return {
+        "host": settings.review_host,
+        "port": settings.review_port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or [],
+        "server_header": False,
+        "log_level": "info",
+    }

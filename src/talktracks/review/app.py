@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
@@ -12,29 +13,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from talktracks.behaviours.taxonomy import load_taxonomy
 from talktracks.config import Settings
 from talktracks.errors import TalktracksError
-from talktracks.review.auth import LoginThrottle, NotSignedIn
+from talktracks.review.auth import NotSignedIn
+from talktracks.review.callpaths import RawCallPathMiddleware
+from talktracks.review.cookies import SessionCookieMiddleware
 from talktracks.review.csrf import verify_csrf
 from talktracks.review.headers import SecurityHeadersMiddleware
 from talktracks.review.options import ReviewOptions
 from talktracks.review.pages import STATIC_DIR, make_templates, render, see_other
-from talktracks.review.routes import admin, auth, calls, flags, queue, team
+from talktracks.review.routes import account, admin, auth, calls, flags, queue, team
 from talktracks.review.secret import load_or_create_secret
+from talktracks.review.sessions import SessionPolicy
 from talktracks.store import Store, open_store
 
 log = logging.getLogger(__name__)
-
-SESSION_COOKIE = "talktracks_session"
 
 
 def create_app(
     settings: Settings, options: ReviewOptions | None = None, *, store: Store | None = None
 ) -> FastAPI:
-    """The review app for `settings` (database, data_dir for the session secret, audio_root).
+    """The review app for `settings` (database, data_dir for the secret, audio_root, session
+    lifetimes).
 
     Every route but /login and /static needs a signed-in user; every state-changing request
     needs the session's CSRF token (an app-wide dependency).
@@ -61,21 +63,23 @@ def create_app(
     app.state.store = store
     app.state.templates = make_templates()
     app.state.behaviours = load_taxonomy().names
-    app.state.throttle = LoginThrottle(
-        options.max_failures_per_user, options.max_failures_per_address, options.failure_window_s
+    app.state.secret = secret
+    app.state.session_policy = SessionPolicy(
+        idle=timedelta(minutes=settings.review_session_idle_minutes),
+        max_age=timedelta(hours=settings.review_session_max_hours),
     )
 
+    # add_middleware puts each one outside the ones before it: the raw-path router innermost,
+    # the security headers outermost, so cookies, errors and all get the headers.
+    app.add_middleware(RawCallPathMiddleware)
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret,
-        session_cookie=SESSION_COOKIE,
-        max_age=options.session_max_age_s,
-        same_site="lax",
-        https_only=options.secure_cookies,
+        SessionCookieMiddleware,
+        secure=options.secure_cookies,
+        session_max_age_s=int(app.state.session_policy.max_age.total_seconds()),
     )
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response gets the headers
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, queue, calls, flags, team, admin):
+    for module in (auth, account, queue, calls, flags, team, admin):
         app.include_router(module.router)
     _add_error_handlers(app)
     return app
@@ -85,7 +89,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
         if request.method in ("GET", "HEAD") and "text/html" in request.headers.get("accept", ""):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            # The raw path: a call id's encoded "/" must come back encoded after sign-in.
+            raw = request.scope.get("raw_path") or request.url.path.encode()
+            path = raw.decode("latin-1")
+            target = path + (f"?{request.url.query}" if request.url.query else "")
             return see_other(f"/login?next={quote(target, safe='')}")
         return PlainTextResponse("Sign in first.", status_code=401)
 

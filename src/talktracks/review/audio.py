@@ -62,5 +62,6 @@ def audio_response(path: Path) -> FileResponse:
         path,
         media_type=AUDIO_MEDIA_TYPES[path.suffix.lower()],
         stat_result=os.stat(path),
-        headers={"cache-control": "private, max-age=3600"},
+        # no-store: customer audio must not stay in the browser cache after sign-out.
+        headers={"cache-control": "no-store"},
     )

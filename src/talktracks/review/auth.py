@@ -1,24 +1,24 @@
-"""Who is signed in: session handling, the sign-in throttle, and the user/admin dependencies.
+"""Who is signed in: the request's server-side session and the user/admin dependencies.
 
-Sessions live in a signed cookie (Starlette's SessionMiddleware: HttpOnly, SameSite=Lax,
-Secure when configured) holding only the user id, the sign-in time and the CSRF token. The
-user row is read on every request, so disabling a user ends their sessions immediately.
+A request's session is looked up once (cached on request.state): the cookie token's row must
+exist, be within its idle and absolute lifetime, and belong to an enabled user. A cookie the
+server does not know (signed out, expired, ended by a password change) is cleared.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from talktracks.review.csrf import new_csrf_token
-from talktracks.store import Store, User
+from talktracks.review import sessions
+from talktracks.review.cookies import CHANGES_KEY, SESSION_COOKIE, CookieChanges, cookie_name
+from talktracks.review.sessions import LiveSession, SessionPolicy
+from talktracks.store import User
+
+_UNSET = object()
 
 
 class NotSignedIn(Exception):
@@ -32,81 +32,75 @@ class SignedIn:
     id: int
     name: str
     role: str
+    session_id: str
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
 
-class LoginThrottle:
-    """Counts failed sign-ins per user name and per client address in a sliding window.
-
-    After `per_user` failures for a name, or `per_address` from an address, within `window_s`
-    seconds, every attempt (even with the right password) is refused until the oldest failure
-    leaves the window. In memory: run the app as one process (the default `review serve`).
-    """
-
-    def __init__(
-        self,
-        per_user: int,
-        per_address: int,
-        window_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limits = {"user": per_user, "address": per_address}
-        self.window_s = window_s
-        self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _keys(self, user: str, address: str) -> list[tuple[str, str]]:
-        return [("user", user.casefold()), ("address", address)]
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.get(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            self._failures.pop(key, None)
-        return times
-
-    def retry_after(self, user: str, address: str) -> float:
-        """Seconds until an attempt for `user` from `address` is allowed again (0: allowed now)."""
-        now = self.clock()
-        wait = 0.0
-        with self._lock:
-            for key in self._keys(user, address):
-                times = self._recent(key, now)
-                if len(times) >= self.limits[key[0]]:
-                    wait = max(wait, times[-self.limits[key[0]]] + self.window_s - now)
-        return wait
-
-    def failed(self, user: str, address: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in self._keys(user, address):
-                times = self._recent(key, now)
-                times.append(now)
-                self._failures[key] = times
-
-    def succeeded(self, user: str) -> None:
-        with self._lock:
-            self._failures.pop(("user", user.casefold()), None)
-
-
 def client_address(request: Request) -> str:
-    # Behind a proxy, uvicorn's --proxy-headers (on for trusted 127.0.0.1) puts the real client here.
+    # The peer address, or the X-Forwarded-For client when uvicorn trusts the peer as a proxy
+    # (TALKTRACKS_REVIEW_TRUSTED_PROXIES; none by default).
     return request.client.host if request.client else "unknown"
 
 
-def sign_in(request: Request, user: User) -> None:
-    """Start a fresh session (new CSRF token too), so no pre-sign-in state carries over."""
-    request.session.clear()
-    request.session.update({"uid": user.id, "since": int(time.time()), "csrf": new_csrf_token()})
+def cookie_changes(request: Request) -> CookieChanges:
+    changes = request.scope.setdefault("state", {}).get(CHANGES_KEY)
+    if changes is None:  # only without the middleware (never in the app); keep callers simple
+        changes = request.scope["state"][CHANGES_KEY] = CookieChanges()
+    return changes
+
+
+def _policy(request: Request) -> SessionPolicy:
+    return request.app.state.session_policy
+
+
+def _session_token(request: Request) -> str | None:
+    return request.cookies.get(
+        cookie_name(SESSION_COOKIE, request.app.state.options.secure_cookies)
+    )
+
+
+def live_session(request: Request) -> LiveSession | None:
+    """This request's valid session, or None. Looked up once per request."""
+    cached = getattr(request.state, "live_session", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    token = _session_token(request)
+    live = None
+    if token:
+        live = sessions.load_session(request.app.state.store, token, _policy(request))
+        if live is None:
+            cookie_changes(request).session = ""  # a dead token: make the browser forget it
+    request.state.live_session = live
+    return live
+
+
+def sign_in(request: Request, s: Session, user: User) -> None:
+    """Start a new session for `user` in the caller's transaction: a fresh token and CSRF token.
+    The browser's previous session, if any, is deleted (the id rotates at every sign-in)."""
+    old = live_session(request)
+    if old is not None:
+        sessions.end_session(s, old.id)
+    token = sessions.create_session(
+        s,
+        user.id,
+        _policy(request),
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    cookie_changes(request).session = token
+    request.state.live_session = None
 
 
 def sign_out(request: Request) -> None:
-    request.session.clear()
+    live = live_session(request)
+    if live is not None:
+        sessions.delete_session(request.app.state.store, live.id)
+    if _session_token(request):
+        cookie_changes(request).session = ""
+    request.state.live_session = None
 
 
 def current_user(request: Request) -> SignedIn:
@@ -114,22 +108,10 @@ def current_user(request: Request) -> SignedIn:
     cached = getattr(request.state, "user", None)
     if cached is not None:
         return cached
-    uid, since = request.session.get("uid"), request.session.get("since")
-    if uid is None:
-        raise NotSignedIn  # keep the signed-out session (its CSRF token for the sign-in form)
-    max_age = request.app.state.options.session_max_age_s
-    if not isinstance(uid, int) or not isinstance(since, int) or time.time() - since > max_age:
-        request.session.clear()
+    live = live_session(request)
+    if live is None:
         raise NotSignedIn
-    store: Store = request.app.state.store
-    with store.session() as s:
-        row = s.execute(
-            select(User.id, User.name, User.role).where(User.id == uid, User.disabled.is_(False))
-        ).first()
-    if row is None:
-        request.session.clear()
-        raise NotSignedIn
-    user = SignedIn(id=row.id, name=row.name, role=row.role)
+    user = SignedIn(id=live.user_id, name=live.user_name, role=live.role, session_id=live.id)
     request.state.user = user
     return user
 

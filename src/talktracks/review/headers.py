@@ -30,9 +30,20 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 
+ERROR_PAGE = (
+    b"<!doctype html><html lang=en><meta charset=utf-8><title>Error</title>"
+    b"<h1>Something went wrong</h1><p>The error was logged. <a href=/queue>Back to the queue</a></p>"
+)
+
+
 class SecurityHeadersMiddleware:
     """Pure ASGI (not BaseHTTPMiddleware), so streamed audio is passed through untouched.
-    Responses that set no Cache-Control get `no-store`: pages hold customer conversations."""
+    Responses that set no Cache-Control get `no-store`: pages hold customer conversations.
+
+    It is the outermost of the app's middleware, but Starlette's ServerErrorMiddleware sits
+    outside every added middleware and answers unhandled exceptions with its own bare 500.
+    So an exception that reaches this layer before any response started is answered here,
+    with the headers, and re-raised for the server to log (it sees the response is sent)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,9 +52,12 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
@@ -52,4 +66,19 @@ class SecurityHeadersMiddleware:
                     headers["cache-control"] = "no-cache" if static else "no-store"
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if not started:
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"text/html; charset=utf-8"),
+                            (b"content-length", str(len(ERROR_PAGE)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": ERROR_PAGE})
+            raise

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from talktracks.review.throttle import ThrottlePolicy
 
 
 @dataclass(frozen=True)
 class ReviewOptions:
-    """`secure_cookies` must be on when the app is served over TLS (behind a proxy)."""
+    """`secure_cookies` must be on when the app is served over TLS (behind a proxy). Session
+    lifetimes are Settings (review_session_idle_minutes, review_session_max_hours)."""
 
     secure_cookies: bool = False
-    session_max_age_s: int = 12 * 60 * 60
-    max_failures_per_user: int = 5
-    max_failures_per_address: int = 20
-    failure_window_s: int = 15 * 60
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     page_size: int = 50

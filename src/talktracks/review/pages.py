@@ -12,6 +12,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from talktracks.coaching.wording import behaviour_words, clock
+from talktracks.review import sessions
+from talktracks.review.auth import live_session
+from talktracks.review.callpaths import call_url
 from talktracks.review.csrf import CSRF_FIELD, csrf_token
 from talktracks.store import Store
 
@@ -29,6 +32,7 @@ def make_templates() -> Jinja2Templates:
     )
     env.filters["clock"] = clock
     env.filters["words"] = behaviour_words
+    env.filters["call_url"] = call_url  # every link to a call goes through it (ids hold "/")
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     return Jinja2Templates(env=env)
 
@@ -38,8 +42,18 @@ def store_of(request: Request) -> Store:
 
 
 def flash(request: Request, message: str) -> None:
-    """A one-line message shown on the next page (after a redirect)."""
-    request.session["flash"] = message
+    """A one-line message shown on the session's next page (after a redirect)."""
+    live = live_session(request)
+    if live is not None:
+        sessions.set_flash(store_of(request), live.id, message)
+
+
+def _pop_flash(request: Request) -> str | None:
+    live = live_session(request)
+    if live is None or not live.flash:
+        return None
+    sessions.set_flash(store_of(request), live.id, None)
+    return live.flash
 
 
 def render(
@@ -48,7 +62,7 @@ def render(
     base = {
         "user": getattr(request.state, "user", None),
         "csrf": csrf_token(request),
-        "flash": request.session.pop("flash", None),
+        "flash": _pop_flash(request),
         "nav": "",
     }
     templates: Jinja2Templates = request.app.state.templates

@@ -1,4 +1,8 @@
-"""Review-app users: add, list, disable, enable, reset password. Used by the CLI and admin page."""
+"""Review-app users: add, list, disable, enable, set passwords, unlock, see and end sessions.
+
+Used by the CLI and the admin and account pages, so both apply the same rules. Any change to
+who may sign in (a new password, a disable or an enable) ends every session of the user.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from talktracks.errors import InputError
+from talktracks.review import sessions, throttle
 from talktracks.review.audit import record
-from talktracks.review.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password
+from talktracks.review.passwords import check_password, hash_password, verify_password
+from talktracks.review.sessions import SessionInfo, SessionPolicy
 from talktracks.store import Store, User
 
 ROLES: tuple[str, ...] = ("coach", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+class WrongCurrentPassword(InputError):
+    """The current password given for a change is not right."""
 
 
 @dataclass(frozen=True)
@@ -26,13 +36,6 @@ class UserInfo:
     created_at: datetime
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise InputError(f"password must have at least {MIN_PASSWORD_CHARS} characters")
-    if len(password) > MAX_PASSWORD_CHARS:
-        raise InputError(f"password must have at most {MAX_PASSWORD_CHARS} characters")
-
-
 def add_user(store: Store, name: str, password: str, role: str, *, actor: str) -> UserInfo:
     """Create a user. Raises InputError for a bad name, role or password, or a taken name."""
     if not _NAME.match(name):
@@ -41,7 +44,7 @@ def add_user(store: Store, name: str, password: str, role: str, *, actor: str) -
         )
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    check_password(password)
+    check_password(password, name)
     hashed = hash_password(password)
     with store.session() as s:
         if s.scalar(select(User.id).where(User.name == name)) is not None:
@@ -61,6 +64,12 @@ def list_users(store: Store) -> list[UserInfo]:
         ]
 
 
+def get_user(store: Store, name: str) -> UserInfo:
+    with store.session() as s:
+        u = _get(s, name)
+        return UserInfo(u.name, u.role, u.disabled, u.created_at)
+
+
 def _get(s: Session, name: str) -> User:
     user = s.scalar(select(User).where(User.name == name))
     if user is None:
@@ -69,20 +78,76 @@ def _get(s: Session, name: str) -> User:
 
 
 def set_disabled(store: Store, name: str, disabled: bool, *, actor: str) -> bool:
-    """Disable (or enable) a user; a disabled user's open sessions stop working at once.
-    Returns False when the user was already in that state."""
+    """Disable (or enable) a user and end all their sessions, so a session from before a
+    disable never works again, even after the enable. Returns False when nothing changed."""
     with store.session() as s:
         user = _get(s, name)
         if user.disabled == disabled:
             return False
         user.disabled = disabled
-        record(s, actor, "user.disable" if disabled else "user.enable", f"user:{name}")
+        ended = sessions.end_user_sessions(s, user.id)
+        action = "user.disable" if disabled else "user.enable"
+        record(s, actor, action, f"user:{name}", {"sessions_ended": ended})
         return True
 
 
-def set_password(store: Store, name: str, password: str, *, actor: str) -> None:
-    check_password(password)
+def set_password(
+    store: Store, name: str, password: str, *, actor: str, keep_session: str | None = None
+) -> int:
+    """Set (reset) a user's password and end their sessions (but `keep_session`, the session
+    the change was made from). Returns how many sessions ended."""
+    check_password(password, name)
     hashed = hash_password(password)
     with store.session() as s:
-        _get(s, name).password_hash = hashed
-        record(s, actor, "user.password", f"user:{name}")
+        user = _get(s, name)
+        user.password_hash = hashed
+        ended = sessions.end_user_sessions(s, user.id, keep=keep_session)
+        record(s, actor, "user.password", f"user:{name}", {"sessions_ended": ended})
+        return ended
+
+
+def change_own_password(
+    store: Store, name: str, current: str, new: str, repeat: str, *, session_id: str
+) -> int:
+    """A signed-in user changes their password: `current` must be right, `new` typed twice and
+    meet the policy. Every other session of theirs ends. Raises InputError saying what is wrong."""
+    with store.session() as s:
+        hashed = s.scalar(select(User.password_hash).where(User.name == name))
+    if not verify_password(hashed, current):
+        raise WrongCurrentPassword("the current password is not right")
+    if new != repeat:
+        raise InputError("the new password and its repetition differ")
+    if new == current:
+        raise InputError("the new password is the same as the current one")
+    return set_password(store, name, new, actor=name, keep_session=session_id)
+
+
+def unlock(store: Store, name: str, *, actor: str) -> int:
+    """Forget the user's failed sign-ins (every address). Returns the buckets removed."""
+    with store.session() as s:
+        _get(s, name)
+        removed = throttle.unlock(s, name)
+        record(s, actor, "user.unlock", f"user:{name}", {"buckets": removed})
+        return removed
+
+
+def user_sessions(store: Store, name: str, policy: SessionPolicy) -> list[SessionInfo]:
+    with store.session() as s:
+        return sessions.open_sessions(s, _get(s, name).id, policy)
+
+
+def locked_addresses(store: Store, name: str) -> list[tuple[str, datetime]]:
+    with store.session() as s:
+        return throttle.locked_addresses(s, name)
+
+
+def end_sessions(store: Store, name: str, *, actor: str, session_id: str | None = None) -> int:
+    """End one session of the user (`session_id`) or all of them. Returns how many ended."""
+    with store.session() as s:
+        user = _get(s, name)
+        if session_id is None:
+            ended = sessions.end_user_sessions(s, user.id)
+        else:
+            ended = sessions.end_user_session(s, user.id, session_id)
+        record(s, actor, "user.sessions_end", f"user:{name}", {"sessions_ended": ended})
+        return ended

@@ -203,6 +203,38 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ReviewSession(Base):
+    """A signed-in review-app session. The cookie holds a random token; only its SHA-256 is
+    stored, so a copy of this table opens no session. Deleting the row ends the session."""
+
+    __tablename__ = "review_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    flash: Mapped[str | None] = mapped_column(Text)
+
+
+class SignInBucket(Base):
+    """Failed sign-ins counted for one key (user+address, user, or address) in a window.
+    In the store, so counts hold across restarts and worker processes."""
+
+    __tablename__ = "sign_in_buckets"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Flag(Base):
     """A coaching flag. `dedupe_key` makes re-running the rules idempotent."""
 

@@ -1,10 +1,11 @@
-"""Admin only: users (add, disable, enable), re-running the coaching flags, the audit trail."""
+"""Admin only: users (add, disable, enable, reset password, unlock, end sessions), re-running
+the coaching flags, the audit trail."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -12,11 +13,13 @@ from talktracks.errors import TalktracksError
 from talktracks.review import actions, users
 from talktracks.review.auth import AdminUser, require_admin
 from talktracks.review.pages import flash, render, see_other, store_of
+from talktracks.review.passwords import POLICY_TEXT
 from talktracks.store import AuditEvent
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
 
 AUDIT_ROWS = 100
+UserName = Annotated[str, Path(max_length=200)]
 
 
 @router.get("")
@@ -27,8 +30,35 @@ def admin_page(request: Request) -> Response:
     return render(
         request,
         "admin.html",
-        {"nav": "admin", "users": users.list_users(store), "audit": audit, "roles": users.ROLES},
+        {
+            "nav": "admin",
+            "users": users.list_users(store),
+            "audit": audit,
+            "roles": users.ROLES,
+            "policy": POLICY_TEXT,
+        },
     )
+
+
+@router.get("/users/{name}")
+def user_page(request: Request, name: UserName) -> Response:
+    store = store_of(request)
+    info = users.get_user(store, name)  # InputError -> 400 page for an unknown name
+    return render(
+        request,
+        "admin_user.html",
+        {
+            "nav": "admin",
+            "u": info,
+            "sessions": users.user_sessions(store, name, request.app.state.session_policy),
+            "locked": users.locked_addresses(store, name),
+            "policy": POLICY_TEXT,
+        },
+    )
+
+
+def _back_to(name: str) -> Response:
+    return see_other(f"/admin/users/{name}")  # names are [A-Za-z0-9._@-]: nothing to encode
 
 
 @router.post("/users")
@@ -48,7 +78,7 @@ def add_user(
 
 
 @router.post("/users/{name}/disable")
-def disable_user(request: Request, admin: AdminUser, name: str) -> Response:
+def disable_user(request: Request, admin: AdminUser, name: UserName) -> Response:
     if name == admin.name:
         flash(request, "You cannot disable yourself.")
         return see_other("/admin")
@@ -58,10 +88,49 @@ def disable_user(request: Request, admin: AdminUser, name: str) -> Response:
 
 
 @router.post("/users/{name}/enable")
-def enable_user(request: Request, admin: AdminUser, name: str) -> Response:
+def enable_user(request: Request, admin: AdminUser, name: UserName) -> Response:
     changed = users.set_disabled(store_of(request), name, False, actor=admin.name)
     flash(request, f"User {name} enabled." if changed else f"User {name} was already enabled.")
     return see_other("/admin")
+
+
+@router.post("/users/{name}/password")
+def reset_password(
+    request: Request,
+    admin: AdminUser,
+    name: UserName,
+    password: Annotated[str, Form(max_length=4096)],
+) -> Response:
+    keep = admin.session_id if name == admin.name else None
+    try:
+        ended = users.set_password(
+            store_of(request), name, password, actor=admin.name, keep_session=keep
+        )
+        flash(request, f"Password of {name} reset; {ended} session(s) ended.")
+    except TalktracksError as exc:
+        flash(request, f"Password not reset: {exc}.")
+    return _back_to(name)
+
+
+@router.post("/users/{name}/unlock")
+def unlock_user(request: Request, admin: AdminUser, name: UserName) -> Response:
+    users.unlock(store_of(request), name, actor=admin.name)
+    flash(request, f"Failed sign-ins of {name} forgotten; {name} can sign in from anywhere.")
+    return _back_to(name)
+
+
+@router.post("/users/{name}/sessions/end")
+def end_sessions(
+    request: Request,
+    admin: AdminUser,
+    name: UserName,
+    session: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    ended = users.end_sessions(
+        store_of(request), name, actor=admin.name, session_id=session or None
+    )
+    flash(request, f"{ended} session(s) of {name} ended.")
+    return _back_to(name)
 
 
 @router.post("/flags/rerun")

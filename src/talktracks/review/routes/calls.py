@@ -11,7 +11,9 @@ from fastapi.responses import Response
 from talktracks.review import actions
 from talktracks.review.audio import AudioUnavailable, audio_response, recording_path
 from talktracks.review.auth import CurrentUser, current_user
+from talktracks.review.bounds import DbId
 from talktracks.review.callpage import load_call_page
+from talktracks.review.callpaths import CallId, call_url
 from talktracks.review.pages import flash, render, see_other, store_of
 from talktracks.store import Call
 
@@ -27,7 +29,7 @@ ACTION_WORDS = {
 
 
 @router.get("/calls/{call_id}")
-def call_page(request: Request, call_id: str) -> Response:
+def call_page(request: Request, call_id: CallId) -> Response:
     page = load_call_page(
         store_of(request),
         call_id,
@@ -41,7 +43,7 @@ def call_page(request: Request, call_id: str) -> Response:
 
 @router.get("/calls/{call_id}/audio")
 @router.head("/calls/{call_id}/audio", include_in_schema=False)
-def call_audio(request: Request, call_id: str) -> Response:
+def call_audio(request: Request, call_id: CallId) -> Response:
     with store_of(request).session() as s:
         call = s.get(Call, call_id)
         recording = call.recording if call else None
@@ -55,15 +57,15 @@ def call_audio(request: Request, call_id: str) -> Response:
 
 def _back(call_id: str, utterance_id: int | None) -> Response:
     anchor = f"#u-{utterance_id}" if utterance_id is not None else ""
-    return see_other(f"/calls/{call_id}{anchor}")
+    return see_other(call_url(call_id) + anchor)
 
 
 @router.post("/calls/{call_id}/labels")
 def label(
     request: Request,
     user: CurrentUser,
-    call_id: str,
-    utterance_id: Annotated[int, Form()],
+    call_id: CallId,
+    utterance_id: Annotated[DbId, Form()],
     behaviour: Annotated[str, Form(min_length=1, max_length=64)],
     value: Annotated[bool, Form()],
 ) -> Response:
@@ -87,9 +89,9 @@ def label(
 def comment(
     request: Request,
     user: CurrentUser,
-    call_id: str,
+    call_id: CallId,
     text: Annotated[str, Form(max_length=20_000)],
-    utterance_id: Annotated[int | None, Form()] = None,
+    utterance_id: Annotated[DbId | None, Form()] = None,
 ) -> Response:
     try:
         actions.add_comment(store_of(request), user.name, call_id, utterance_id, text)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from talktracks.review import actions
 from talktracks.review.auth import CurrentUser, current_user
+from talktracks.review.bounds import DbId
+from talktracks.review.callpaths import call_url
 from talktracks.review.pages import flash, safe_next, see_other, store_of
 
 router = APIRouter(dependencies=[Depends(current_user)])
@@ -25,16 +27,16 @@ def _set_status(
         raise HTTPException(status_code=404, detail="No such flag.") from exc
     word = "resolved" if resolve else "reopened"
     flash(request, f"Flag {word}." if changed else f"That flag was already {word}.")
-    return see_other(safe_next(next_url, default=f"/calls/{call_id}"))
+    return see_other(safe_next(next_url, default=call_url(call_id)))
 
 
 @router.post("/flags/{flag_id}/resolve")
 def resolve(
     request: Request,
     user: CurrentUser,
-    flag_id: int,
+    flag_id: Annotated[DbId, Path()],
     note: Annotated[str, Form(max_length=20_000)] = "",
-    next: Annotated[str, Form()] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     return _set_status(request, user.name, flag_id, True, note, next)
 
@@ -43,7 +45,7 @@ def resolve(
 def reopen(
     request: Request,
     user: CurrentUser,
-    flag_id: int,
-    next: Annotated[str, Form()] = "",
+    flag_id: Annotated[DbId, Path()],
+    next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     return _set_status(request, user.name, flag_id, False, "", next)

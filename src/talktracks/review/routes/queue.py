@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from talktracks.review.auth import CurrentUser, current_user
+from talktracks.review.bounds import MAX_DATE, MAX_PAGE, MIN_DATE
 from talktracks.review.flagqueue import STATUSES, QueueFilters, load_queue
 from talktracks.review.pages import render, see_other, store_of
 
@@ -18,10 +20,17 @@ def _date(value: str, label: str, problems: list[str]) -> date | None:
     if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         problems.append(f"{label} {value!r} is not a date (YYYY-MM-DD); it was ignored.")
         return None
+    if not MIN_DATE <= day <= MAX_DATE:
+        problems.append(
+            f"{label} {day.isoformat()} is outside {MIN_DATE.isoformat()} to "
+            f"{MAX_DATE.isoformat()}; it was ignored."
+        )
+        return None
+    return day
 
 
 @router.get("/")
@@ -33,13 +42,14 @@ def home() -> Response:
 def queue_page(
     request: Request,
     user: CurrentUser,
-    rep: str = "",
-    rule: str = "",
-    status: str = "open",
-    date_from: str = "",
-    date_to: str = "",
-    page: int = 1,
+    rep: Annotated[str, Query(max_length=200)] = "",
+    rule: Annotated[str, Query(max_length=64)] = "",
+    status: Annotated[str, Query(max_length=16)] = "open",
+    date_from: Annotated[str, Query(max_length=32)] = "",
+    date_to: Annotated[str, Query(max_length=32)] = "",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
+    """Filter values that cannot be used are named on the page, which then answers 400."""
     problems: list[str] = []
     filters = QueueFilters(
         rep=rep or None,
@@ -59,4 +69,5 @@ def queue_page(
             "problems": problems,
             "statuses": STATUSES,
         },
+        status_code=400 if problems else 200,
     )

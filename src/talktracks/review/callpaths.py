@@ -1,0 +1,66 @@
+"""Call ids in URLs: each id is one path segment, whatever characters it holds.
+
+The importers accept any id (`a/b`, `../../etc/passwd`, `50% off?`, `Müller #2`), so links
+percent-encode the whole id as one segment, `/` included (`call_url`). Starlette routes on the
+decoded path, where an encoded `/` would split the id, so `RawCallPathMiddleware` routes
+`/calls/...` on the raw path instead and `CallId` decodes the segment itself. Ids that are
+only dots ("." and "..") are path dot-segments a browser removes, even encoded, so their
+segment starts with "~" (an encoded id never does: "~" is always sent as %7E).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+from urllib.parse import quote, unquote
+
+from fastapi import Depends, HTTPException, Path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+CALLS_PREFIX = b"/calls/"
+DOTS_MARK = "~"
+MAX_SEGMENT = 2000  # 200 characters of 4-byte UTF-8, percent-encoded, fit easily
+
+
+def call_segment(call_id: str) -> str:
+    segment = quote(call_id, safe="").replace("~", "%7E")
+    if call_id and not call_id.strip("."):
+        segment = DOTS_MARK + segment
+    return segment
+
+
+def call_url(call_id: str, *rest: str) -> str:
+    """The path of a call's page (or, with `rest`, of something under it, e.g. "audio")."""
+    return "/calls/" + "/".join([call_segment(call_id), *rest])
+
+
+def decode_segment(segment: str) -> str:
+    """The call id a raw segment stands for; ValueError when it is not valid UTF-8."""
+    if segment.startswith(DOTS_MARK):
+        segment = segment[len(DOTS_MARK) :]
+    return unquote(segment, errors="strict")
+
+
+def _call_id(call_id: Annotated[str, Path(max_length=MAX_SEGMENT)]) -> str:
+    try:
+        return decode_segment(call_id)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise HTTPException(status_code=404, detail="No such call.") from exc
+
+
+CallId = Annotated[str, Depends(_call_id)]
+
+
+class RawCallPathMiddleware:
+    """Route /calls/... on the still-encoded path (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw and raw.startswith(CALLS_PREFIX):
+            # Not ASCII: not a link we made; the decoded path then gets its usual 404.
+            with contextlib.suppress(UnicodeDecodeError):
+                scope = dict(scope, path=raw.split(b"?", 1)[0].decode("ascii"))
+        await self.app(scope, receive, send)
