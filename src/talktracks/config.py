@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     )
     analysis_dir: Path | None = Field(
         None,
-        description="Analysis output folder; default <data_dir>/analysis for the configured database.",
+        description="Analysis output folder of the configured database; default: beside it (<data_dir>/analysis for the default one).",
     )
     schedule_cron: str = Field("0 2 * * *", description="Nightly deployment schedule (cron).")
     schedule_timezone: str | None = Field(
@@ -124,20 +124,24 @@ class Settings(BaseSettings):
     def analysis_dir_for(self, url: str) -> Path | None:
         """Where analysis of the database at `url` is written when no --out is given.
 
-        The configured database writes to `analysis_dir` (default <data_dir>/analysis). Another
-        SQLite file writes beside itself (<folder>/<stem>-analysis), so analysing a copy never
-        overwrites the configured database's report. None for another server database: the
-        caller must ask for an explicit folder.
+        Next to the database it reads, so analysing another database never overwrites this
+        one's report: the default database writes to <data_dir>/analysis, any other SQLite
+        file to <its folder>/<its name>-analysis. The configured database honours the
+        `analysis_dir` setting, and a configured server database writes to <data_dir>/analysis.
+        None for an unconfigured server database: the caller must ask for a folder.
         """
-        if url == self.database_url:
-            return self.analysis_dir or self.data_dir / "analysis"
+        configured = url == self.database_url
+        if configured and self.analysis_dir is not None:
+            return self.analysis_dir
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            db = Path(parsed.database)
+            db = Path(parsed.database).resolve()
+            if db == (self.data_dir / "talktracks.db").resolve():
+                return self.data_dir / "analysis"
             return db.parent / f"{db.stem}-analysis"
-        return None
+        return self.data_dir / "analysis" if configured else None
 
     def for_run(
         self,

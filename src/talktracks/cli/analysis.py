@@ -88,11 +88,15 @@ def _analyze(args: argparse.Namespace) -> int:
     from talktracks.errors import ConfigError
     from talktracks.store import mask_url
 
-    settings = settings_from(args)
-    out = args.out or settings.analysis_dir_for(settings.database_url)
+    from talktracks.config import get_settings
+
+    # Judged by the configured settings, not the --db copy: another database's numbers must
+    # never land in the configured database's folder.
+    url = settings_from(args).database_url
+    out = args.out or get_settings().analysis_dir_for(url)
     if out is None:
         raise ConfigError(
-            f"give --out DIR: the analysis of {mask_url(settings.database_url)} has no default "
+            f"give --out DIR: the analysis of {mask_url(url)} has no default "
             "folder (only the configured database and SQLite files do)"
         )
     options = AnalysisOptions(
