@@ -85,10 +85,9 @@ def _import_deals(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from talktracks.analysis import AnalysisOptions, refresh_analysis
     from talktracks.analysis.metrics import DEFAULT_ANY_SPEAKER
+    from talktracks.config import get_settings
     from talktracks.errors import ConfigError
     from talktracks.store import mask_url
-
-    from talktracks.config import get_settings
 
     # Judged by the configured settings, not the --db copy: another database's numbers must
     # never land in the configured database's folder.
