@@ -1,23 +1,33 @@
 """Nightly flow: discover -> transcribe and store each new or changed call -> tag -> deals ->
 analysis -> coaching flags -> run summary.
 
-This file only orchestrates (order, retries, what runs per call). Every step is a plain function
-in `talktracks` that tests call directly. Run it with `talktracks nightly` or serve it on a
-schedule with `talktracks schedule`.
+This file only orchestrates (order, retries, what runs per call, what Prefect is told). Every
+step is a plain function in `talktracks` that tests call directly. Run it with
+`talktracks nightly` or serve it on a schedule with `talktracks schedule`.
+
+What Prefect shows (docs/operations.md):
+- one task run per call, named `transcribe-<call_id>`, Failed when that recording failed;
+- log lines through the run logger at INFO (call id, status, duration, reason);
+- a Markdown artifact `nightly-run-summary` on every run;
+- the flow run ends Failed when any call or step failed this run (the summary is its data), so
+  Prefect automations and `talktracks nightly`'s exit code 1 both see it.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import time
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 
 from talktracks.batch import (
     CallJob,
     CallOutcome,
     RunSummary,
+    dry_run_summary,
     finish_run,
     is_transient,
     plan_batch,
@@ -32,23 +42,25 @@ from talktracks.config import Settings, get_settings
 from talktracks.speech import load_model
 from talktracks.store import shared_store
 
+SUMMARY_ARTIFACT_KEY = "nightly-run-summary"
+
 
 def _retry_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
-    try:
-        state.result()
-    except Exception as exc:  # noqa: BLE001 - we only classify it
-        return is_transient(exc)
-    return False
+    exc = state.result(raise_on_failure=False)
+    # A recording's own failure comes back as a Failed state carrying its outcome: not retried.
+    return isinstance(exc, BaseException) and is_transient(exc)
 
 
 @task(
     name="transcribe-and-store",
+    task_run_name="transcribe-{job.call_id}",
     retries=2,
     retry_delay_seconds=[2, 10],
     retry_condition_fn=_retry_transient,
     cache_policy=NO_CACHE,
 )
-def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome:
+def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome | State:
+    started = time.perf_counter()
     model = load_model(
         settings.whisper_model,
         settings.whisper_device,
@@ -56,7 +68,24 @@ def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome:
         settings.whisper_cpu_threads,
     )
     tagger = session_tagger(load_current_model(settings.models_dir))
-    return process_call(shared_store(settings.database_url), job, model, settings, tagger)
+    outcome = process_call(shared_store(settings.database_url), job, model, settings, tagger)
+    seconds = time.perf_counter() - started
+    logger = get_run_logger()
+    if outcome.status == "failed":
+        logger.error("call %s: failed in %.1f s: %s", job.call_id, seconds, outcome.error)
+        # The failure is already recorded on the call; Failed makes it red in Prefect too.
+        return Failed(message=f"{job.call_id}: {outcome.error}", data=outcome)
+    logger.info(
+        "call %s: %s in %.1f s (%.1f s of audio, %d utterances, %d tags; %s)",
+        job.call_id,
+        outcome.status,
+        seconds,
+        outcome.audio_seconds,
+        outcome.utterances,
+        outcome.tags,
+        job.reason,
+    )
+    return outcome
 
 
 @task(
@@ -75,19 +104,19 @@ def tag_untagged_calls(settings: Settings) -> str:
 
 
 @task(name="import-deals", cache_policy=NO_CACHE)
-def import_deals_task(settings: Settings, path: Path) -> str:
+def import_deals_task(settings: Settings) -> str:
     from talktracks.ingest.deals import import_deals
 
-    return str(import_deals(shared_store(settings.database_url), path))
+    assert settings.deals_csv is not None
+    return str(import_deals(shared_store(settings.database_url), settings.deals_csv))
 
 
 @task(name="refresh-analysis", cache_policy=NO_CACHE)
 def refresh_analysis_task(settings: Settings) -> str:
     from talktracks.analysis import refresh_analysis
 
-    return str(
-        refresh_analysis(shared_store(settings.database_url), settings.data_dir / "analysis")
-    )
+    out = settings.analysis_dir_for(settings.database_url)
+    return str(refresh_analysis(shared_store(settings.database_url), out))
 
 
 @task(name="coaching-flags", cache_policy=NO_CACHE)
@@ -97,39 +126,86 @@ def coaching_flags_task(settings: Settings) -> str:
     return str(compute_flags(shared_store(settings.database_url), settings))
 
 
-@flow(name="talktracks-nightly", log_prints=False, validate_parameters=False)
-def nightly(settings: Settings | None = None) -> RunSummary:
-    settings = settings or get_settings()
-    store = shared_store(settings.database_url)
-    run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
-    plan = plan_batch(
-        store, settings.recordings_dir, settings.manifest_path, max_attempts=settings.max_attempts
-    )
-    register_pending(store, plan.jobs)
-    report("planned", plan)
-
+def _transcribe_all(store, jobs: list[CallJob], settings: Settings) -> list[CallOutcome]:  # noqa: ANN001
     outcomes: list[CallOutcome] = []
-    for job in plan.jobs:
+    for job in jobs:
         state = transcribe_and_store(job, settings, return_state=True)
-        if state.is_completed():
-            outcome = state.result()
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, CallOutcome):
+            outcome = result  # done, no_speech, or a recording's failure already recorded
         else:  # transient errors that outlived their retries: the call fails, the batch goes on
             outcome = record_failure(store, job, f"failed after retries: {state.message}")
         outcomes.append(outcome)
         report("call", outcome)
+    return outcomes
+
+
+@flow(name="talktracks-nightly", log_prints=False, validate_parameters=False)
+def nightly(
+    settings: Settings | None = None,
+    recordings: str | None = None,
+    manifest: str | None = None,
+    deals: str | None = None,
+    dry_run: bool = False,
+) -> RunSummary | State:
+    """The deployment exposes only `recordings`, `manifest`, `deals` and `dry_run` (operator
+    choices); `settings` is how `talktracks nightly` passes its --db and the rest."""
+    logger = get_run_logger()
+    settings = (settings or get_settings()).for_run(recordings, manifest, deals)
+    store = shared_store(settings.database_url)
+    plan = plan_batch(
+        store,
+        settings.recordings_dir,
+        settings.manifest_path,
+        max_attempts=settings.max_attempts,
+        dry_run=dry_run,
+    )
+    logger.info(
+        "%s: %d recordings, %d to process, %d stored, %d out of attempts",
+        settings.recordings_dir,
+        plan.discovered,
+        len(plan.jobs),
+        len(plan.skipped),
+        len(plan.left_failed),
+    )
+    for warning in plan.warnings:
+        logger.warning(warning)
+    if dry_run:
+        summary = dry_run_summary(store, plan)
+        create_markdown_artifact(summary.markdown(), key=SUMMARY_ARTIFACT_KEY)
+        return summary
+
+    run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
+    register_pending(store, plan.jobs)
+    report("planned", plan)
+    outcomes = _transcribe_all(store, plan.jobs, settings)
 
     tags = sum(o.tags for o in outcomes)
-    steps = [("tagging", tag_untagged_calls, (settings,))]
+    steps = [("tagging", tag_untagged_calls)]
     if settings.deals_csv is not None:
-        steps.append(("deals", import_deals_task, (settings, settings.deals_csv)))
-    steps += [
-        ("analysis", refresh_analysis_task, (settings,)),
-        ("flags", coaching_flags_task, (settings,)),
-    ]
+        steps.append(("deals", import_deals_task))
+    steps += [("analysis", refresh_analysis_task), ("flags", coaching_flags_task)]
     # Transcripts are already stored; a later step failing is reported, not allowed to undo them.
     extra: dict[str, str] = {}
-    for name, step, args in steps:
-        state = step(*args, return_state=True)
-        extra[name] = state.result() if state.is_completed() else f"FAILED: {state.message}"
+    failed_steps: dict[str, str] = {}
+    for name, step in steps:
+        state = step(settings, return_state=True)
+        if state.is_completed():
+            extra[name] = state.result()
+            logger.info("%s: %s", name, extra[name])
+        else:
+            failed_steps[name] = extra[name] = f"FAILED: {state.message}"
+            logger.error("%s: %s", name, extra[name])
     extra["tagging"] = f"{tags} tags on new calls; catch-up: {extra['tagging']}"
-    return finish_run(store, run_id, plan, outcomes, extra=extra)
+    summary = finish_run(store, run_id, plan, outcomes, extra=extra, failed_steps=failed_steps)
+    create_markdown_artifact(
+        summary.markdown(), key=SUMMARY_ARTIFACT_KEY, description=summary.problem()
+    )
+    if summary.ok:
+        logger.info("run %d completed: %d transcribed", summary.run_id, summary.processed)
+        return summary
+    # Failed, not a custom-named Completed: automations, the UI and `--state Failed` filters
+    # key on the state type. Flow retries stay off, so Prefect never re-runs the whole batch;
+    # failed calls are retried by the next night's plan (attempt limit).
+    logger.error("run %d: %s", summary.run_id, summary.problem())
+    return Failed(message=summary.problem(), data=summary)

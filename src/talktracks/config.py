@@ -70,6 +70,14 @@ class Settings(BaseSettings):
         3,
         description="Failed recordings are retried on later runs up to this many attempts in all.",
     )
+    allow_failures: bool = Field(
+        False,
+        description="`talktracks nightly` exits 0 even when calls or the deals import failed.",
+    )
+    analysis_dir: Path | None = Field(
+        None,
+        description="Analysis output folder of the configured database; default: beside it (<data_dir>/analysis for the default one).",
+    )
     schedule_cron: str = Field("0 2 * * *", description="Nightly deployment schedule (cron).")
     schedule_timezone: str | None = Field(
         None, description="IANA zone for the schedule; None = local zone."
@@ -118,7 +126,53 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         if self.db_url:
             return self.db_url
+        # The data directory is ours, so the default database may create it; an explicit URL
+        # whose folder is missing is refused by the store instead (a typo, not a wish).
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'talktracks.db').resolve()}"
+
+    def analysis_dir_for(self, url: str) -> Path | None:
+        """Where analysis of the database at `url` is written when no --out is given.
+
+        Next to the database it reads, so analysing another database never overwrites this
+        one's report: the default database writes to <data_dir>/analysis, any other SQLite
+        file to <its folder>/<its name>-analysis. The configured database honours the
+        `analysis_dir` setting, and a configured server database writes to <data_dir>/analysis.
+        None for an unconfigured server database: the caller must ask for a folder.
+        """
+        configured = url == self.database_url
+        if configured and self.analysis_dir is not None:
+            return self.analysis_dir
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            db = Path(parsed.database).resolve()
+            if db == (self.data_dir / "talktracks.db").resolve():
+                return self.data_dir / "analysis"
+            return db.parent / f"{db.stem}-analysis"
+        return self.data_dir / "analysis" if configured else None
+
+    def for_run(
+        self,
+        recordings: Path | str | None = None,
+        manifest: Path | str | None = None,
+        deals: Path | str | None = None,
+    ) -> Settings:
+        """A copy with a nightly run's operator parameters applied.
+
+        A recordings folder given without a manifest means that folder's own calls.csv, not
+        the manifest configured for the default folder.
+        """
+        update: dict[str, Any] = {}
+        if recordings is not None:
+            update["recordings_dir"] = Path(recordings)
+            update["manifest"] = None
+        if manifest is not None:
+            update["manifest"] = Path(manifest)
+        if deals is not None:
+            update["deals_csv"] = Path(deals)
+        return self.model_copy(update=update)
 
     @property
     def manifest_path(self) -> Path | None:

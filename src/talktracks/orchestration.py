@@ -21,7 +21,10 @@ _PREFECT_DEFAULTS = {
     "DO_NOT_TRACK": "1",
     # Ephemeral API server when no PREFECT_API_URL is configured; give it time on a busy box.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Run logs reach the Prefect API (and UI) at INFO, Prefect's default level; only the
+    # terminal copy is kept to warnings, so `talktracks nightly` prints its own progress.
+    "PREFECT_LOGGING_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_UI_ENABLED": "false",
 }
 
@@ -31,6 +34,22 @@ def configure_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
     for key, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+def ensure_prefect_api() -> None:
+    """Reach the Prefect API now, starting the temporary local server when no PREFECT_API_URL
+    is set, so that wait shows as its own phase instead of inside the first flow call."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    if error is not None:
+        from prefect.settings import PREFECT_API_URL
+
+        from talktracks.errors import ConfigError
+
+        where = PREFECT_API_URL.value() or "the temporary local server"
+        raise ConfigError(f"Prefect API at {where} unreachable: {type(error).__name__}: {error}")
 
 
 def load_flow_module(name: str) -> ModuleType:

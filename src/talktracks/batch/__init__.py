@@ -5,13 +5,14 @@ Prefect (flows/nightly.py) only sequences these; a test or a notebook can call t
 
 from talktracks.batch.plan import BatchPlan, CallJob, plan_batch, register_pending
 from talktracks.batch.process import CallOutcome, is_transient, process_call, record_failure
-from talktracks.batch.runs import RunSummary, finish_run, start_run
+from talktracks.batch.runs import RunSummary, dry_run_summary, finish_run, start_run
 
 __all__ = [
     "BatchPlan",
     "CallJob",
     "CallOutcome",
     "RunSummary",
+    "dry_run_summary",
     "finish_run",
     "is_transient",
     "plan_batch",

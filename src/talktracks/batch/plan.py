@@ -112,8 +112,12 @@ def plan_batch(
     manifest: Path | None,
     *,
     max_attempts: int = 3,
+    dry_run: bool = False,
 ) -> BatchPlan:
-    """Read the manifest (raising ManifestError before any work), scan the folder, hash, decide."""
+    """Read the manifest (raising ManifestError before any work), scan the folder, hash, decide.
+
+    A dry run decides the same way but leaves every stored call as it was.
+    """
     rows = read_manifest(manifest) if manifest is not None else []
     plan = BatchPlan()
     rows += _unlisted_rows(
@@ -128,7 +132,7 @@ def plan_batch(
             digest = content_hash(row.recording) if row.recording.is_file() else None
             call = existing.get(row.call_id)
             reason = _decide(row, digest, call, max_attempts)
-            if call is not None:
+            if call is not None and not dry_run:
                 # Metadata from the CRM side may be corrected without touching the audio.
                 call.rep_id, call.deal_id = row.rep_id or call.rep_id, row.deal_id or call.deal_id
                 call.started_at = row.started_at or call.started_at

@@ -28,9 +28,35 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
     database: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    failed_steps: dict[str, str] = field(default_factory=dict)
+    planned: list[tuple[str, str]] = field(default_factory=list)  # dry run: (call_id, reason)
+
+    @property
+    def ok(self) -> bool:
+        """True when no call and no step (deals, tagging, analysis, flags) failed this run."""
+        return not self.failed and not self.failed_steps
+
+    def problem(self) -> str:
+        """One line naming what failed, for the flow's Failed state and alerts."""
+        parts = []
+        if self.failed:
+            ids = ", ".join(cid for cid, _ in self.failures[:10])
+            more = f" and {self.failed - 10} more" if self.failed > 10 else ""
+            parts.append(f"{self.failed} of {self.discovered} calls failed ({ids}{more})")
+        parts += [f"step {name} failed: {reason}" for name, reason in self.failed_steps.items()]
+        return "; ".join(parts) or "no failures"
 
     def lines(self) -> list[str]:
         """The human-readable summary the CLI prints."""
+        if self.status == DRY_RUN:
+            return [
+                f"dry run: {len(self.planned)} of {self.discovered} recordings would be processed",
+                *(f"  would process {cid} ({reason})" for cid, reason in self.planned),
+                f"  skipped (stored) : {self.skipped}",
+                f"  left failed      : {self.left_failed}",
+                f"  database         : {self.database}",
+                *(f"  warning: {w}" for w in self.warnings),
+            ]
         out = [
             f"run {self.run_id}: {self.status}",
             f"  recordings found : {self.discovered}",
@@ -48,6 +74,59 @@ class RunSummary:
         out += [f"  FAILED {cid}: {reason}" for cid, reason in self.failures]
         out += [f"  warning: {w}" for w in self.warnings]
         return out
+
+    def markdown(self) -> str:
+        """The run summary as Markdown (the flow attaches it to the run as an artifact)."""
+        title = "Dry run" if self.status == DRY_RUN else f"Run {self.run_id}: {self.status}"
+        rows = [
+            ("recordings found", self.discovered),
+            ("transcribed", f"{self.processed} ({self.no_speech} with no speech)"),
+            ("skipped (stored)", self.skipped),
+            ("failed this run", self.failed),
+            ("left failed (out of attempts)", self.left_failed),
+            ("audio", f"{self.audio_seconds / 60:.1f} min in {self.wall_seconds:.0f} s"),
+            *self.extra.items(),
+            ("database", self.database),
+        ]
+        out = [f"# talktracks nightly: {title}", "", "| | |", "| --- | --- |"]
+        out += [f"| {_cell(k)} | {_cell(v)} |" for k, v in rows]
+        if self.planned:
+            out += ["", "## Would process", "", "| call | reason |", "| --- | --- |"]
+            out += [f"| {_cell(c)} | {_cell(r)} |" for c, r in self.planned]
+        if self.failures or self.failed_steps:
+            out += ["", "## Failures", "", "| call or step | reason |", "| --- | --- |"]
+            out += [f"| {_cell(c)} | {_cell(r)} |" for c, r in self.failures]
+            out += [f"| step {_cell(n)} | {_cell(r)} |" for n, r in self.failed_steps.items()]
+        if self.warnings:
+            out += ["", "## Warnings", ""] + [f"- {_cell(w)}" for w in self.warnings]
+        return "\n".join(out) + "\n"
+
+
+DRY_RUN = "dry run"
+
+
+def _cell(value: object) -> str:
+    """Table-safe text: a reason with a pipe or a newline must not break the table."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def dry_run_summary(store: Store, plan: BatchPlan) -> RunSummary:
+    """What a run would do, without recording a run or touching a call."""
+    return RunSummary(
+        run_id=0,
+        status=DRY_RUN,
+        discovered=plan.discovered,
+        processed=0,
+        skipped=len(plan.skipped),
+        failed=0,
+        no_speech=0,
+        left_failed=len(plan.left_failed),
+        audio_seconds=0.0,
+        wall_seconds=0.0,
+        warnings=list(plan.warnings),
+        database=mask_url(store.url),
+        planned=[(j.call_id, j.reason) for j in plan.jobs],
+    )
 
 
 def start_run(store: Store, kind: str = "nightly", flow_run_id: str | None = None) -> int:
@@ -71,15 +150,17 @@ def finish_run(
     outcomes: list[CallOutcome],
     *,
     extra: dict[str, str] | None = None,
+    failed_steps: dict[str, str] | None = None,
 ) -> RunSummary:
     """Close the run record with its counts and return the summary."""
     failures = [(o.call_id, o.error or "unknown error") for o in outcomes if o.status == "failed"]
+    failed_steps = dict(failed_steps or {})
     done = [o for o in outcomes if o.status in ("done", "no_speech")]
     with store.session() as s:
         run = s.get(Run, run_id)
         assert run is not None, f"run {run_id} vanished"
         run.finished_at = datetime.now(UTC)
-        run.status = "completed" if not failures else "completed_with_failures"
+        run.status = "completed" if not (failures or failed_steps) else "completed_with_failures"
         run.discovered = plan.discovered
         run.processed = len(done)
         run.skipped = len(plan.skipped)
@@ -104,5 +185,6 @@ def finish_run(
             warnings=list(plan.warnings),
             database=mask_url(store.url),
             extra=dict(extra or {}),
+            failed_steps=failed_steps,
         )
     return summary

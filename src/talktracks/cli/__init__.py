@@ -2,6 +2,9 @@
 
 Each command group lives in its own module with a `register(subparsers)` function; handlers
 return an exit status. User-caused errors (TalktracksError) are printed as one line on stderr.
+Heavy libraries (pandas, scikit-learn, spaCy, faster-whisper, statsmodels, Prefect) are imported
+inside the handlers that need them, so `--help`, `status` or `users list` start in a blink
+(tests/test_cli_startup.py checks it; bench/bench_cli_startup.py measures it).
 """
 
 from __future__ import annotations
@@ -18,12 +21,22 @@ from talktracks.errors import TalktracksError
 COMMAND_MODULES = ("pipeline", "behaviours", "analysis", "review")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("talktracks")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="talktracks",
         description="Call recordings -> behaviours -> which talk tracks win deals.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"talktracks {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from talktracks.cli.common import add_db_option, settings_from, store_from
+from talktracks.cli.progress import phase
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_db_option(p)
     p.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: <data_dir>/analysis)"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: <data_dir>/analysis for the configured database, "
+        "<folder>/<name>-analysis beside another SQLite file)",
     )
     p.add_argument(
         "--tz", default="UTC", help="IANA time zone for weekday/hour of calls (default UTC)"
@@ -69,7 +74,8 @@ def _import_deals(args: argparse.Namespace) -> int:
 
     store = store_from(args)
     try:
-        summary = import_deals(store, args.path)
+        with phase(f"importing {args.path}"):
+            summary = import_deals(store, args.path)
     finally:
         store.dispose()
     print(summary.line())
@@ -79,8 +85,19 @@ def _import_deals(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from talktracks.analysis import AnalysisOptions, refresh_analysis
     from talktracks.analysis.metrics import DEFAULT_ANY_SPEAKER
+    from talktracks.config import get_settings
+    from talktracks.errors import ConfigError
+    from talktracks.store import mask_url
 
-    out = args.out or settings_from(args).data_dir / "analysis"
+    # Judged by the configured settings, not the --db copy: another database's numbers must
+    # never land in the configured database's folder.
+    url = settings_from(args).database_url
+    out = args.out or get_settings().analysis_dir_for(url)
+    if out is None:
+        raise ConfigError(
+            f"give --out DIR: the analysis of {mask_url(url)} has no default "
+            "folder (only the configured database and SQLite files do)"
+        )
     options = AnalysisOptions(
         behaviours=tuple(args.behaviour),
         any_speaker=tuple(args.any_speaker) if args.any_speaker else DEFAULT_ANY_SPEAKER,
@@ -91,7 +108,8 @@ def _analyze(args: argparse.Namespace) -> int:
     )
     store = store_from(args)
     try:
-        summary = refresh_analysis(store, out, options)
+        with phase("analysing calls and deals"):
+            summary = refresh_analysis(store, out, options)
     finally:
         store.dispose()
     print(summary.message)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from talktracks.behaviours.data import label_counts, read_heldout, read_labelled_file
-from talktracks.behaviours.evaluation import Evaluation, evaluate
-from talktracks.behaviours.registry import ModelRegistry, load_current_model
-from talktracks.behaviours.retraining import PromotionDecision, promote_registered, retrain
-from talktracks.behaviours.tagging import calls_needing_tags, session_tagger, tag_calls
 from talktracks.cli.common import add_db_option, settings_from, store_from
-from talktracks.ingest.transcripts import import_transcripts
-from talktracks.store import open_store
+from talktracks.cli.progress import phase
+
+if TYPE_CHECKING:
+    from talktracks.behaviours.evaluation import Evaluation
+    from talktracks.behaviours.retraining import PromotionDecision
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -110,16 +109,21 @@ def print_comparison(
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from talktracks.behaviours.data import label_counts
+    from talktracks.behaviours.retraining import retrain
+    from talktracks.store import open_store
+
     settings = settings_from(args)
     store = open_store(settings.database_url, writable=False)
     try:
-        result = retrain(
-            store=store,
-            label_files=args.labels,
-            promote=args.promote or args.force,
-            force=args.force,
-            settings=settings,
-        )
+        with phase("training, cross-validating and evaluating the behaviour model"):
+            result = retrain(
+                store=store,
+                label_files=args.labels,
+                promote=args.promote or args.force,
+                force=args.force,
+                settings=settings,
+            )
     finally:
         store.dispose()
     data = result.candidate.data
@@ -183,8 +187,13 @@ def print_evaluation(ev: Evaluation, version: str, source: str) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from talktracks.behaviours.data import read_heldout, read_labelled_file
+    from talktracks.behaviours.evaluation import evaluate
+    from talktracks.behaviours.registry import load_current_model
+
     settings = settings_from(args)
-    model = load_current_model(settings.models_dir)
+    with phase("loading the behaviour model"):
+        model = load_current_model(settings.models_dir)
     if args.labels:
         rows, source = read_labelled_file(args.labels, model.taxonomy), str(args.labels)
     else:
@@ -195,12 +204,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
+    from talktracks.behaviours.registry import load_current_model
+    from talktracks.behaviours.tagging import calls_needing_tags, tag_calls
+
     settings = settings_from(args)
-    model = load_current_model(settings.models_dir)
+    with phase("loading the behaviour model"):
+        model = load_current_model(settings.models_dir)
     store = store_from(args)
     try:
         ids = None if args.all else calls_needing_tags(store, model.version)
-        summary = tag_calls(store, ids, model=model)
+        with phase("tagging stored calls"):
+            summary = tag_calls(store, ids, model=model)
     finally:
         store.dispose()
     print(summary)
@@ -208,11 +222,17 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_import_transcripts(args: argparse.Namespace) -> int:
+    from talktracks.behaviours.registry import load_current_model
+    from talktracks.behaviours.tagging import session_tagger
+    from talktracks.ingest.transcripts import import_transcripts
+
     settings = settings_from(args)
-    model = load_current_model(settings.models_dir)
+    with phase("loading the behaviour model"):
+        model = load_current_model(settings.models_dir)
     store = store_from(args)
     try:
-        summary = import_transcripts(store, args.file, tagger=session_tagger(model))
+        with phase(f"importing and tagging {args.file}"):
+            summary = import_transcripts(store, args.file, tagger=session_tagger(model))
     finally:
         store.dispose()
     for r in summary.rejected:
@@ -227,6 +247,8 @@ def cmd_import_transcripts(args: argparse.Namespace) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
+    from talktracks.behaviours.registry import ModelRegistry
+
     registry = ModelRegistry.under(settings_from(args).models_dir)
     versions = registry.versions()
     if not versions:
@@ -245,7 +267,10 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_promote(args: argparse.Namespace) -> int:
-    result = promote_registered(args.version, force=args.force, settings=settings_from(args))
+    from talktracks.behaviours.retraining import promote_registered
+
+    with phase(f"evaluating {args.version} against the current model"):
+        result = promote_registered(args.version, force=args.force, settings=settings_from(args))
     print_comparison(
         result.candidate, result.current, result.version, result.current_version, result.decision
     )

@@ -3,20 +3,63 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from talktracks.cli.common import add_db_option, settings_from, store_from
+from talktracks.cli.progress import Bar, phase
+
+if TYPE_CHECKING:
+    from talktracks.config import Settings
+
+# `talktracks nightly` exit statuses (README "Exit codes"); 2 is TalktracksError's default,
+# 3 belongs to the nightly lease (another run holds the store), 130 to an interrupt.
+EXIT_OK = 0
+EXIT_FAILURES = 1
+
+# Kept here, not imported from talktracks.export, so `--help` does not load pandas.
+EXPORTS = (
+    "utterances",
+    "tags",
+    "calls",
+    "deals",
+    "labels",
+    "flags",
+    "deal_features",
+    "effects",
+)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("nightly", help="run the nightly batch once (Prefect flow)")
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The operator's choices for a nightly run; `nightly` and `schedule` take the same ones."""
     p.add_argument("--recordings", type=Path, metavar="DIR", help="folder of recordings")
     p.add_argument("--manifest", type=Path, metavar="CSV", help="calls.csv (default DIR/calls.csv)")
     p.add_argument("--deals", type=Path, metavar="CSV", help="CRM deals export to import")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan only: list what would be processed, change nothing",
+    )
     add_db_option(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "nightly",
+        help="run the nightly batch once (Prefect flow)",
+        description="Exit status: 0 no call failed; 1 calls or a step (deals, analysis...) "
+        "failed this run (0 with --allow-failures); 2 could not start; 3 another run holds the "
+        "store; 130 interrupted.",
+    )
+    add_run_options(p)
+    p.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="exit 0 even when calls failed (setting allow_failures)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(handler=cmd_nightly)
 
     p = sub.add_parser("transcribe", help="transcribe one recording and print it")
@@ -38,77 +81,114 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_db_option(p)
     p.set_defaults(handler=cmd_requeue)
 
-    p = sub.add_parser("export", help="export stored data")
-    p.add_argument("what", choices=("utterances", "tags", "calls"))
+    p = sub.add_parser(
+        "export",
+        help="export stored data (utterances, tags, calls, deals, labels, flags, deal_features, "
+        "effects)",
+    )
+    p.add_argument("what", choices=EXPORTS)
     p.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--out", type=Path, metavar="FILE", help="default: standard output (jsonl/csv)")
     add_db_option(p)
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("schedule", help="serve the nightly deployment on its cron schedule")
+    p = sub.add_parser(
+        "schedule",
+        help="serve the nightly deployment on its cron schedule",
+        description="Serve the talktracks-nightly/nightly deployment from this process. "
+        "--recordings, --manifest, --deals and --dry-run become the deployment's default "
+        "parameters (editable per run in the Prefect UI); --db applies to every scheduled run.",
+    )
+    add_run_options(p)
     p.add_argument("--cron", help="cron expression (default from settings: 0 2 * * *)")
     p.add_argument("--timezone", help="IANA zone (default: local)")
     p.set_defaults(handler=cmd_schedule)
 
 
-def cmd_nightly(args: argparse.Namespace) -> int:
-    from talktracks.orchestration import configure_prefect, load_flow_module
+def run_settings(args: argparse.Namespace) -> Settings:
+    return settings_from(args).for_run(args.recordings, args.manifest, args.deals)
 
-    settings = settings_from(
-        args,
-        recordings_dir=args.recordings,
-        manifest=args.manifest,
-        deals_csv=args.deals,
-    )
-    if args.recordings is not None and args.manifest is None:
-        settings = settings.model_copy(update={"manifest": None})
-    # Fail fast, before Prefect starts: bad DB URL, malformed manifest, tampered model.
-    from talktracks.ingest.manifest import read_manifest
-    from talktracks.speech import resolve_model
+
+def check_can_start(settings: Settings, *, show: bool, folder: bool = True) -> None:
+    """Refuse, before Prefect starts, what would fail the run anyway: a bad recordings folder,
+    an unusable database, a malformed manifest (model files are hash-checked as they load)."""
+    from talktracks.ingest.manifest import check_recordings_dir, read_manifest
     from talktracks.store import open_store
 
-    open_store(settings.database_url)
+    if folder:
+        check_recordings_dir(settings.recordings_dir)
+    with phase("opening the database", enabled=show):
+        open_store(settings.database_url).dispose()
     if settings.manifest_path is not None:
         read_manifest(settings.manifest_path)
-    resolve_model(settings.whisper_model)
-    from talktracks.behaviours import load_current_model
 
-    load_current_model(settings.models_dir)
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    settings = run_settings(args)
+    show = not args.no_progress
+    check_can_start(settings, show=show)
+    with phase("loading models", enabled=show):
+        from talktracks.behaviours import load_current_model
+        from talktracks.speech import load_model
+
+        # Loaded once per process: the flow's tasks reuse these, so the bar below only ever
+        # measures transcription.
+        load_model(
+            settings.whisper_model,
+            settings.whisper_device,
+            settings.whisper_compute_type,
+            settings.whisper_cpu_threads,
+        )
+        load_current_model(settings.models_dir)
+    from talktracks.orchestration import configure_prefect, load_flow_module
+
     configure_prefect(settings)
-    nightly = load_flow_module("nightly").nightly
+    with phase("starting Prefect", enabled=show):
+        nightly = load_flow_module("nightly").nightly
+        from talktracks.orchestration import ensure_prefect_api
+
+        ensure_prefect_api()
 
     from talktracks.batch.progress import listening
 
-    bar: Any = None
+    bar: Bar | None = None
 
     def on_event(event: str, payload: Any) -> None:
         nonlocal bar
-        if args.no_progress or not sys.stderr.isatty():
-            if event == "call":
-                print(
-                    f"  {payload.call_id}: {payload.status}"
-                    + (f" ({payload.error})" if payload.error else ""),
-                    file=sys.stderr,
-                )
-            return
-        from tqdm import tqdm
-
         if event == "planned":
-            bar = tqdm(total=len(payload.jobs), unit="call", desc="transcribing")
-        elif event == "call" and bar is not None:
-            bar.set_postfix_str(f"{payload.call_id}: {payload.status}")
-            bar.update(1)
+            bar = Bar(len(payload.jobs), "transcribing", enabled=show)
+        elif event == "call":
+            note = f"{payload.call_id}: {payload.status}"
+            if bar is not None and bar.shown:
+                bar.advance(note)
+            else:  # logs (cron, systemd): one line per call, with the reason when it failed
+                print(
+                    f"  {note}" + (f" ({payload.error})" if payload.error else ""), file=sys.stderr
+                )
 
-    with listening(on_event):
-        summary = nightly(settings)
-    if bar is not None:
-        bar.close()
+    try:
+        with listening(on_event):
+            state = nightly(settings=settings, dry_run=args.dry_run, return_state=True)
+    finally:
+        if bar is not None:
+            bar.close()
+    from talktracks.batch import RunSummary
+
+    summary = state.result(raise_on_failure=False)
+    if not isinstance(summary, RunSummary):
+        # The flow itself raised: a TalktracksError (bad folder, lease...) keeps its exit code.
+        if isinstance(summary, BaseException):
+            raise summary
+        raise RuntimeError(f"nightly flow ended {state.type.value}: {state.message}")
     print("\n".join(summary.lines()))
     print(f"  data directory   : {settings.data_dir.resolve()}")
-    report = (settings.data_dir / "analysis" / "report.html").resolve()
-    if report.exists():
-        print(f"  report           : {report}")
-    return 0
+    out = settings.analysis_dir_for(settings.database_url)
+    if out is not None and (out / "report.html").exists() and not args.dry_run:
+        print(f"  report           : {(out / 'report.html').resolve()}")
+    if summary.ok or args.allow_failures or settings.allow_failures:
+        return EXIT_OK
+    print(f"talktracks: {summary.problem()}", file=sys.stderr)
+    return EXIT_FAILURES
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
@@ -173,7 +253,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from talktracks.export import export_table
 
     store = store_from(args, writable=False)
-    n = export_table(store, args.what, args.format, args.out)
+    # A spinner only when the rows go to a file: on stdout they are the output itself.
+    with phase(f"exporting {args.what}", enabled=args.out is not None):
+        n = export_table(store, args.what, args.format, args.out)
     print(
         f"exported {n} {args.what} rows" + (f" to {args.out}" if args.out else ""), file=sys.stderr
     )
@@ -181,13 +263,28 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
+    settings = run_settings(args)
+    # The folder may be a share mounted only at night; each run checks it when it starts.
+    check_can_start(settings, show=True, folder=args.recordings is not None)
+    if args.db:
+        # Scheduled runs execute in child processes that read their settings afresh; the
+        # environment is how --db reaches them (config.py reads it there).
+        os.environ["TALKTRACKS_DB_URL"] = args.db
+        from talktracks.config import get_settings
+
+        get_settings.cache_clear()
     from talktracks.orchestration import configure_prefect, load_flow_module
 
-    settings = settings_from(args)
     configure_prefect(settings)
     module = load_flow_module("deployments")
     module.serve_nightly(
         cron=args.cron or settings.schedule_cron,
         timezone=args.timezone or settings.schedule_timezone,
+        parameters=module.run_parameters(
+            recordings=args.recordings,
+            manifest=args.manifest,
+            deals=args.deals,
+            dry_run=args.dry_run,
+        ),
     )
     return 0

@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from talktracks.cli.common import add_db_option, settings_from, store_from
+from talktracks.cli.progress import phase
 from talktracks.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -133,7 +134,9 @@ def cmd_users_unlock(args: argparse.Namespace) -> int:
 def cmd_flags(args: argparse.Namespace) -> int:
     from talktracks.review.actions import rerun_flags
 
-    print(rerun_flags(store_from(args), settings_from(args), _actor()))
+    with phase("evaluating the coaching flag rules"):
+        result = rerun_flags(store_from(args), settings_from(args), _actor())
+    print(result)
     return 0
 
 

@@ -7,11 +7,12 @@ run with one line naming the row and column, so a half-understood file never wri
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from talktracks.errors import ManifestError
+from talktracks.errors import ConfigError, ManifestError
 
 COLUMNS = ("call_id", "recording", "rep_id", "deal_id", "started_at", "channels")
 CHANNELS = ("rep-left", "rep-right", "mono")
@@ -117,10 +118,25 @@ def read_manifest(path: Path) -> list[ManifestRow]:
     return rows
 
 
-def find_recordings(folder: Path) -> list[Path]:
-    """Audio files under `folder` (recursively), in a stable order."""
+def check_recordings_dir(folder: Path) -> None:
+    """Refuse a folder that does not exist, is not a folder or cannot be listed.
+
+    An unmounted share or a typo would otherwise look like a quiet night with 0 recordings.
+    """
+    if not folder.exists():
+        raise ConfigError(f"recordings folder {folder} does not exist")
     if not folder.is_dir():
-        return []
+        raise ConfigError(f"recordings folder {folder} is not a folder")
+    try:
+        with os.scandir(folder) as entries:
+            next(entries, None)
+    except OSError as exc:
+        raise ConfigError(f"recordings folder {folder} cannot be read: {exc.strerror}") from exc
+
+
+def find_recordings(folder: Path) -> list[Path]:
+    """Audio files under `folder` (recursively), in a stable order; refuses a bad folder."""
+    check_recordings_dir(folder)
     return sorted(
         p.resolve()
         for p in folder.rglob("*")

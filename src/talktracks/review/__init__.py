@@ -5,7 +5,23 @@ reads analysis results and computes nothing itself; its writes are labels, comme
 status and the audit trail.
 """
 
-from talktracks.review.app import create_app
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from talktracks.review.options import ReviewOptions
 
+if TYPE_CHECKING:
+    from talktracks.review.app import create_app
+
 __all__ = ["ReviewOptions", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # The app pulls in FastAPI and the behaviour model; `talktracks users list` imports
+    # talktracks.review.users and must not pay for them.
+    if name == "create_app":
+        from talktracks.review.app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

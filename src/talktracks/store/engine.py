@@ -53,13 +53,14 @@ def make_engine(url: str) -> Engine:
         db = parsed.database
         if db and db != ":memory:":
             parent = Path(db).parent
-            if not parent.exists():
-                try:
-                    parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreUnavailable(
-                        f"cannot open database {mask_url(url)}: cannot create {parent}: {exc.strerror}"
-                    ) from exc
+            # A typo in a URL must not quietly start a new, empty database somewhere else:
+            # the file may be created, its folder must exist (the default data directory is
+            # created by Settings.database_url, since that folder is ours).
+            if not parent.is_dir():
+                raise StoreUnavailable(
+                    f"cannot open database {mask_url(url)}: folder {parent} does not exist "
+                    "(create it first if this URL is right)"
+                )
         # The pool hands a connection to one thread at a time; Prefect may run tasks in workers.
         kwargs["connect_args"] = {
             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
