@@ -2,7 +2,7 @@
 
 Public entry points:
 - DataFrame API (source = database URL, Store or Dataset): call_metrics, deal_features,
-  effects, talk_tracks, rep_kpis, and analyze (everything at once).
+  effects, talk_tracks, rep_kpis, top_performers, and analyze (everything at once).
 - refresh_analysis(store, out_dir): what the nightly flow calls; writes CSVs, report.html and
   the analysis_results rows.
 - render_team_charts(tables): inline-SVG charts for the review app, from stored results.
@@ -18,6 +18,7 @@ from talktracks.analysis.api import (
     effects,
     rep_kpis,
     talk_tracks,
+    top_performers,
 )
 from talktracks.analysis.load import Dataset, load_dataset
 from talktracks.analysis.refresh import load_stored_results, refresh_analysis, write_outputs
@@ -39,5 +40,6 @@ __all__ = [
     "render_team_charts",
     "rep_kpis",
     "talk_tracks",
+    "top_performers",
     "write_outputs",
 ]
