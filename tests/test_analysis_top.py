@@ -61,6 +61,11 @@ def test_behaviour_adoption_per_rep_with_wilson_intervals() -> None:
     assert one["n_with"] == int((mine["referral_request_count"] > 0).sum())
     assert one["ci_low"] <= one["rate"] <= one["ci_high"]
     assert one["label"] == "Referral request"
+    # The same table from the public API.
+    api = analysis.rep_adoption(ds)
+    assert set(api["behaviour"]) >= {"referral_request", "price_mention", "competitor_mention"}
+    trend = analysis.behaviour_trend(ds)
+    assert {"win_rate", "rate_referral_request"} <= set(trend["measure"])
 
 
 def test_monthly_trend_and_example_calls() -> None:

@@ -2,7 +2,8 @@
 
 Public entry points:
 - DataFrame API (source = database URL, Store or Dataset): call_metrics, deal_features,
-  effects, talk_tracks, rep_kpis, top_performers, and analyze (everything at once).
+  effects, talk_tracks, rep_kpis, top_performers, rep_adoption, behaviour_trend,
+  and analyze (everything at once).
 - refresh_analysis(store, out_dir): what the nightly flow calls; writes CSVs, report.html and
   the analysis_results rows.
 - render_team_charts(tables): inline-SVG charts for the review app, from stored results.
@@ -13,9 +14,11 @@ from talktracks.analysis.api import (
     AnalysisResults,
     AnalysisSummary,
     analyze,
+    behaviour_trend,
     call_metrics,
     deal_features,
     effects,
+    rep_adoption,
     rep_kpis,
     talk_tracks,
     top_performers,
@@ -30,6 +33,7 @@ __all__ = [
     "AnalysisSummary",
     "Dataset",
     "analyze",
+    "behaviour_trend",
     "call_metrics",
     "deal_features",
     "effects",
@@ -38,6 +42,7 @@ __all__ = [
     "refresh_analysis",
     "render_report",
     "render_team_charts",
+    "rep_adoption",
     "rep_kpis",
     "talk_tracks",
     "top_performers",

@@ -443,6 +443,20 @@ def top_performers(
     return out
 
 
+def rep_adoption(source: Source) -> pd.DataFrame:
+    """Per rep and behaviour: share of the rep's calls showing it, Wilson interval."""
+    ds = as_dataset(source)
+    names = behaviour_names(ds, None)
+    return behaviour_adoption(_call_metrics(ds, names), names)
+
+
+def behaviour_trend(source: Source, tz: str = "UTC") -> pd.DataFrame:
+    """Per month: each behaviour's share of calls and the win rate of deals closed."""
+    ds = as_dataset(source)
+    names = behaviour_names(ds, None)
+    return monthly_trend(ds, _call_metrics(ds, names), names, tz)
+
+
 def rep_kpis(source: Source, tz: str = "UTC") -> pd.DataFrame:
     """Per-rep activity and outcome KPIs (see kpis.rep_kpis)."""
     return _rep_kpis(as_dataset(source), None, tz)
@@ -462,11 +476,13 @@ __all__ = [
     "Source",
     "analyze",
     "as_dataset",
+    "behaviour_trend",
     "call_metrics",
     "deal_features",
     "effects",
     "rep_kpis",
     "records",
+    "rep_adoption",
     "talk_tracks",
     "top_performers",
 ]
