@@ -18,7 +18,8 @@ from talktracks.demo.history import DATA_ORIGIN, SCRIPTS_DIR, _pools
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-SMALL = DemoConfig(n_deals=320, n_reps=16)
+SMALL = DemoConfig(n_deals=320, n_reps=16, or_referral=3.0)
+"""A smaller history (test time) with a stronger referral effect, so its report has a finding."""
 
 
 def test_history_is_deterministic_and_shaped_for_the_importers(tmp_path: Path) -> None:
@@ -111,8 +112,7 @@ def test_demo_report_shows_effects_tracks_and_top_performers(demo_report: Path) 
     summary = json.loads((demo_report / "summary.json").read_text(encoding="utf-8"))
     assert summary["sufficient"] and summary["n_synthetic_deals"] == 320
     assert summary["message"].startswith("Demo data: 320 of 320 deals")
-    # This smaller history may or may not reach significance; the headline says which.
-    assert summary["headline"].startswith(("Deals where ", "No behaviour clearly"))
+    assert summary["headline"].startswith("Deals where the rep asked for a referral won ")
     assert summary["top_performers_message"].startswith("Top performers: the 4 reps")
     html = (demo_report / "report.html").read_text(encoding="utf-8")
     assert "synthetic demo data" in html and "Top performers vs the rest" in html

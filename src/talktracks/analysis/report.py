@@ -560,7 +560,7 @@ def render_report(results: AnalysisResults) -> str:
         demo,
         f"<p class='muted'>Computed {_e(s.computed_at)} · calls from {_e(s.first_call_at or '–')} to {_e(s.last_call_at or '–')}</p>",
         headline,
-        f"<p class='{status_class}'>{_e(s.message)}</p>",
+        f"<p class='{status_class}'>{_e(s.message.removeprefix(s.synthetic_note).strip())}</p>",
         fallback,
         f"<p class='caution'>{_e(CAUTION)}</p>",
         "<h2>Sample sizes</h2>",
