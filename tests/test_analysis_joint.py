@@ -99,6 +99,9 @@ def test_nested_groups_are_what_the_reading_says() -> None:
     assert out.loc["early_price_mention", "n_with"] == int(early.sum())
     assert out.loc["early_price_mention", "n_without"] == int((price & ~early).sum())
     assert out.loc["has_referral_request", "n_with"] == int(closed["has_referral_request"].sum())
+    assert out.loc["has_price_mention", "reading"].startswith(
+        "price came up, but not early and not before the product, vs it never did"
+    )
 
 
 def test_reading_texts() -> None:
@@ -120,6 +123,10 @@ def test_reading_texts() -> None:
         "Rep's share of talk time above the median deal (55%) vs at or below; "
         "holding the other features fixed"
     )
+    # Only the children that are in the model are named.
+    assert reading(
+        "has_price_mention", nested=True, joint=True, children=("early_price_mention",)
+    ).startswith("price came up, but not early, vs it never did")
     # A behaviour the taxonomy does not know still reads plainly.
     assert reading("has_competitor_mention", nested=False, joint=True).startswith(
         "competitor mention came up in some call vs never"

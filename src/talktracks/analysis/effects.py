@@ -313,6 +313,7 @@ class _Candidate:
     with_: np.ndarray | None = None
     without: np.ndarray | None = None
     nested: bool = False
+    children: tuple[str, ...] = ()  # nested features coded against this one
     status: str = ""
     note: str = ""
 
@@ -402,6 +403,7 @@ def _nest(
         for k in mine:
             with_ = with_ & ~(k.x == 1)
         c.with_, c.without, c.nested = with_, without, bool(mine)
+        c.children = tuple(k.name for k in mine)
         _check(c, in_model, reps_all, method, min_deals)
     for c in children:
         if by_name[c.parent].status:  # type: ignore[index]
@@ -575,7 +577,7 @@ def _effects(
     use_joint = bool(fit_rows)
     if not use_joint:
         for c in cands:
-            c.parent, c.nested = None, False
+            c.parent, c.nested, c.children = None, False, ()
             c.with_, c.without = _plain_groups(c.x)
 
     rows = []
@@ -585,7 +587,9 @@ def _effects(
             "feature": c.name,
             "label": feature_label(c.name),
             "nested": bool(c.nested),
-            "reading": reading(c.name, c.threshold, nested=c.nested, joint=use_joint),
+            "reading": reading(
+                c.name, c.threshold, nested=c.nested, joint=use_joint, children=c.children
+            ),
             "n_with": int(c.with_.sum()),
             "n_without": int(c.without.sum()),
             "won_with": int(y_all[c.with_].sum()),

@@ -99,11 +99,30 @@ def format_threshold(metric: str, value: float) -> str:
 HELD = "holding the other features fixed"
 
 
-def reading(feature: str, threshold: float = math.nan, *, nested: bool, joint: bool) -> str:
+def _not_children(children: tuple[str, ...]) -> str:
+    parts = [CHILD_WORDS.get(k, f"not {feature_label(k).lower()}") for k in children]
+    return " and ".join(parts) if parts else ""
+
+
+CHILD_WORDS = {
+    "early_price_mention": "not early",
+    "price_before_product_introduction": "not before the product",
+}
+
+
+def reading(
+    feature: str,
+    threshold: float = math.nan,
+    *,
+    nested: bool,
+    joint: bool,
+    children: tuple[str, ...] = ("early_price_mention", "price_before_product_introduction"),
+) -> str:
     """What a row of effects compares, in plain words.
 
     `nested`: the feature is coded against its parent (early price against later price) or,
-    for a parent, against never with its children held at "no". `joint`: the row comes from
+    for a parent, against never with its `children` (the nested features in the same model)
+    held at "no". `joint`: the row comes from
     the mutually adjusted model (else from a model of this feature alone).
     """
     tail = HELD if joint else "not adjusted for the other features"
@@ -121,12 +140,8 @@ def reading(feature: str, threshold: float = math.nan, *, nested: bool, joint: b
         return f"rep raised price before introducing the product vs not; {tail}"
     if feature.startswith("has_"):
         phrase = behaviour_phrase(feature[4:])
-        if nested:
-            return (
-                f"{phrase}, but not early and not before the product, vs it never did; {tail}"
-                if feature == "has_price_mention"
-                else f"{phrase} (none of its sub-features) vs never; {tail}"
-            )
+        if nested and children:
+            return f"{phrase}, but {_not_children(children)}, vs it never did; {tail}"
         return f"{phrase} in some call vs never; {tail}"
     metric = metric_of(feature)
     if metric is not None:
@@ -149,7 +164,7 @@ def comparison_words(feature: str, threshold: float = math.nan, *, nested: bool)
             "where price came up only after it" if nested else "where the rep did not"
         )
     if feature == "has_price_mention" and nested:
-        return "price came up only later in the call", "where it never came up"
+        return "price came up (not early)", "where it never came up"
     if feature.startswith("has_"):
         return behaviour_phrase(feature[4:]), "without it"
     metric = metric_of(feature)
