@@ -99,7 +99,7 @@ def rep_measures(
     cols["calls_per_week"] = k["calls_per_week"]
     meta["calls_per_week"] = ("Calls per week", "calls")
     cols["call_minutes"] = k["mean_call_duration_min"]
-    meta["call_minutes"] = ("Call length", "minutes")
+    meta["call_minutes"] = ("Call length (minutes)", "minutes")
     cols["days_between_calls"] = k["median_days_between_calls"]
     meta["days_between_calls"] = ("Days between calls on a deal (median)", "days")
     timed = m.dropna(subset=["started_at"])

@@ -191,8 +191,8 @@ def generate_history(
 
 def _call_time(rng: random.Random, cfg: DemoConfig, day: float, top: bool) -> datetime:
     date = cfg.start + timedelta(days=int(day))
-    while date.weekday() >= 5:
-        date += timedelta(days=1)
+    if date.weekday() >= 5:  # weekend: a random weekday of the next week
+        date += timedelta(days=7 - date.weekday() + rng.randrange(5))
     if top and rng.random() < cfg.top_rep_morning_share:
         hour = rng.choice([8, 9])
     else:
