@@ -19,8 +19,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/talktracks nightly --recordings sample_audio --deals sample_audio/deals.csv
+# Synthetic year of history (talktracks.demo) + the ten sample calls; each step is timed.
+demo:
+	@t0=$$(date +%s); $(MAKE) --no-print-directory install; echo "    install took $$(( $$(date +%s) - t0 )) s"
+	$(BIN)/python scripts/run_demo.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -3,7 +3,8 @@
 Builds a SQLite store of 20,000 deals, ~60,000 calls and ~3 million utterances (tests/synthetic.py,
 inserted with Core executemany) in a temporary folder, in a child process so that neither its
 time nor its memory counts, then runs refresh_analysis (load, metrics, KPIs, features,
-effects, tracks, report and CSVs, stored results) and prints each stage's seconds and the
+effects from the joint model plus one model per feature, tracks, top performers,
+adoption and trend, report and CSVs, stored results) and prints each stage's seconds and the
 peak RSS. Targets: under 60 s and under 4 GB.
 
     .venv/bin/python bench/bench_analyze.py [--deals 20000] [--utterances-per-call 50] [--keep DIR]
@@ -103,7 +104,7 @@ def main() -> int:
         print(
             f"result: {summary.n_calls_analysed:,} calls, {summary.n_deals_with_calls:,} deals, "
             f"{summary.n_estimated}/{summary.n_features} effects estimated, rep control "
-            f"{summary.rep_control}"
+            f"{summary.rep_control}, model {summary.model}"
         )
         print(summary.message)
         ok = total < TARGET_SECONDS and rss < TARGET_RSS_GB

@@ -93,6 +93,8 @@ class SyntheticConfig:
     n_unlinked_calls: int = 12  # half with an unknown deal_id, half with none
     n_failed_calls: int = 4
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
+    top_rep_hours: tuple[int, ...] = ()  # if set, the most skilled quarter calls at these hours
+    top_rep_hour_share: float = 0.8
 
     def truth(self) -> dict[str, float]:
         """Planted odds ratios, by feature name."""
@@ -217,6 +219,11 @@ def generate(seed: int, config: SyntheticConfig | None = None, **overrides: obje
     # Weekend calls move to a random weekday of the next week.
     day = day + np.where(weekday >= 5, 7 - weekday + rng.integers(0, 5, nc), 0)
     hour = rng.choice(np.arange(7, 20), nc, p=_hour_weights())
+    if cfg.top_rep_hours:
+        # Drawn only when asked for, so other tests' data stay identical.
+        top_reps = np.argsort(-skill)[: max(1, cfg.n_reps // 4)]
+        by_top = np.isin(call_rep, top_reps) & (rng.random(nc) < cfg.top_rep_hour_share)
+        hour = np.where(by_top, rng.choice(np.array(cfg.top_rep_hours), nc), hour)
     seconds = day * 86400 + hour * 3600 + rng.integers(0, 3600, nc)
     started = pd.Timestamp(cfg.start) + pd.to_timedelta(seconds, unit="s")
 

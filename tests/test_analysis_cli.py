@@ -26,6 +26,11 @@ EXPECTED_FILES = {
     "call_times.csv",
     "hour_slots.csv",
     "price_timing.csv",
+    "top_performers.csv",
+    "top_reps.csv",
+    "behaviour_adoption.csv",
+    "monthly_trend.csv",
+    "example_calls.csv",
     "summary.json",
     "report.html",
 }

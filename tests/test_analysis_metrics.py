@@ -211,7 +211,7 @@ def test_talk_tracks_order_and_other_group() -> None:
         deals.append({"deal_id": did, "outcome": outcome})
     ds = build(calls, transcripts, tags, deals)
     tr = talk_tracks(ds, min_deals=10).set_index("track")
-    # Ranked by win rate, ties by more deals; "other" always last.
+    # Ranked by the Wilson lower bound, ties by win rate, then more deals; "other" last.
     assert list(tr.index) == [
         "product_introduction → price_mention",
         "price_mention → product_introduction",

@@ -41,7 +41,7 @@ def runs() -> dict[str, pd.DataFrame]:
 def test_planted_odds_ratio_inside_interval_in_most_seeds(runs: dict, feature: str) -> None:
     rows = runs["controlled"].loc[feature]
     truth = PLANTED[feature]
-    assert (rows["method"] == "conditional logit by rep").all()  # ~42 closed deals per rep
+    assert rows["method"].str.endswith("conditional logit by rep").all()  # ~42 closed per rep
     covered = ((rows["ci_low"] <= truth) & (truth <= rows["ci_high"])).sum()
     assert covered >= 8, rows[["odds_ratio", "ci_low", "ci_high"]]
     # Sign right in every seed, significant after BH in nearly all.
@@ -88,7 +88,7 @@ def test_conditional_logit_recovers_effects_when_reps_have_few_deals() -> None:
         )
     for feature in features:
         rows = pd.DataFrame([c.loc[feature] for c in cond])
-        assert (rows["method"] == "conditional logit by rep").all()
+        assert rows["method"].str.endswith("conditional logit by rep").all()
         truth = PLANTED[feature]
         assert ((rows["ci_low"] <= truth) & (truth <= rows["ci_high"])).sum() >= 2
         # Rep dummies with ~4 closed deals per rep exaggerate the effect; conditional does not.

@@ -21,8 +21,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from talktracks.analysis.adoption import (
+    behaviour_adoption,
+    example_calls,
+    monthly_trend,
+    track_examples,
+)
 from talktracks.analysis.effects import (
+    ALONE,
     INSUFFICIENT,
+    JOINT,
     REP_CONTROLS,
     SIGNIFICANCE,
     control_matrix,
@@ -33,9 +41,13 @@ from talktracks.analysis.features import deal_features as _deal_features
 from talktracks.analysis.features import price_timing
 from talktracks.analysis.kpis import call_times, hour_slot_win_rates
 from talktracks.analysis.kpis import rep_kpis as _rep_kpis
+from talktracks.analysis.labels import headline
 from talktracks.analysis.load import Dataset, load_dataset
 from talktracks.analysis.metrics import DEFAULT_ANY_SPEAKER, behaviour_names
 from talktracks.analysis.metrics import call_metrics as _call_metrics
+from talktracks.analysis.top import MIN_CLOSED_DEALS, TopPerformers
+from talktracks.analysis.top import top_performers as _top_performers
+from talktracks.analysis.tracks import call_tracks
 from talktracks.analysis.tracks import talk_tracks as _talk_tracks
 from talktracks.errors import ConfigError
 from talktracks.store import Store
@@ -55,6 +67,7 @@ class AnalysisOptions:
     - controls: CRM attribute columns (e.g. "segment") to add as categorical controls.
     - tz: IANA time zone for weekday and hour of calls.
     - early_fraction: "early" price mention = within this fraction of the call.
+    - min_closed_per_rep: closed deals a rep needs to be ranked among top performers.
     """
 
     behaviours: tuple[str, ...] = ()
@@ -64,6 +77,7 @@ class AnalysisOptions:
     controls: tuple[str, ...] = ()
     tz: str = "UTC"
     early_fraction: float = 0.25
+    min_closed_per_rep: int = MIN_CLOSED_DEALS
 
     def validate(self) -> None:
         """Raise ConfigError (one line) for a setting that cannot work."""
@@ -115,6 +129,12 @@ class AnalysisSummary:
     tz: str = "UTC"
     first_call_at: str | None = None
     last_call_at: str | None = None
+    model: str = JOINT
+    model_note: str = ""
+    headline: str = ""
+    top_performers_message: str = ""
+    n_synthetic_deals: int = 0
+    synthetic_note: str = ""
     out_dir: str | None = None
     files: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -144,6 +164,12 @@ class AnalysisResults:
     hour_slots: pd.DataFrame
     price_timing: pd.DataFrame
     summary: AnalysisSummary
+    top_performers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    top_reps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    behaviour_adoption: pd.DataFrame = field(default_factory=pd.DataFrame)
+    monthly_trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    example_calls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    track_examples: dict[str, list[str]] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Name -> table, the names used for files and stored results."""
@@ -156,6 +182,11 @@ class AnalysisResults:
             "call_times": self.call_times,
             "hour_slots": self.hour_slots,
             "price_timing": self.price_timing,
+            "top_performers": self.top_performers,
+            "top_reps": self.top_reps,
+            "behaviour_adoption": self.behaviour_adoption,
+            "monthly_trend": self.monthly_trend,
+            "example_calls": self.example_calls,
         }
 
 
@@ -218,7 +249,13 @@ def analyze(
         )
     with watch.stage("tracks"):
         tr = _talk_tracks(ds, names, opt.min_deals)
-    summary = _summarise(ds, cm, df, ef, opt)
+        tex = track_examples(call_tracks(ds, names), cm) if len(cm) else {}
+    with watch.stage("team"):
+        top = _top_performers(ds, cm, df, kp, names, opt.tz, opt.min_closed_per_rep)
+        adoption = behaviour_adoption(cm, names)
+        trend = monthly_trend(ds, cm, names, opt.tz)
+        examples = example_calls(ds, cm, names)
+    summary = _summarise(ds, cm, df, ef, opt, top)
     summary.stage_seconds = watch.seconds
     return AnalysisResults(
         call_metrics=cm,
@@ -230,11 +267,26 @@ def analyze(
         hour_slots=hs,
         price_timing=pt,
         summary=summary,
+        top_performers=top.comparison,
+        top_reps=top.ranking,
+        behaviour_adoption=adoption,
+        monthly_trend=trend,
+        example_calls=examples,
+        track_examples=tex,
     )
 
 
+SYNTHETIC_ORIGIN = "synthetic-demo"
+"""A deal whose CRM column data_origin has this value is demo data (talktracks.demo)."""
+
+
 def _summarise(
-    ds: Dataset, cm: pd.DataFrame, df: pd.DataFrame, ef: pd.DataFrame, opt: AnalysisOptions
+    ds: Dataset,
+    cm: pd.DataFrame,
+    df: pd.DataFrame,
+    ef: pd.DataFrame,
+    opt: AnalysisOptions,
+    top: TopPerformers | None = None,
 ) -> AnalysisSummary:
     known = set(ds.deals["deal_id"])
     unlinked = int((~cm["deal_id"].isin(known)).sum())
@@ -262,6 +314,34 @@ def _summarise(
             f"Effects estimated for {int(estimated.sum())} of {len(ef)} features; {significant} "
             "differ from no effect after Benjamini-Hochberg correction (q < 0.05)."
         )
+    kinds = set(ef["model"]) if len(ef) else set()
+    model = JOINT if JOINT in kinds or not kinds else ALONE
+    model_note = ""
+    if model == ALONE and sufficient and estimated.any():
+        notes = [n for n in ef["note"] if "joint model not estimable" in str(n)]
+        reason = notes[0].split(";")[0] if notes else "joint model switched off"
+        model_note = (
+            f"Each feature was estimated on its own ({reason}), so the rows are not adjusted "
+            "for each other."
+        )
+    sentence = headline(ef.to_dict("records")) if sufficient else None
+    if sentence is None and sufficient and estimated.any():
+        sentence = (
+            "No behaviour clearly goes with winning or losing yet: none of the "
+            f"{int(estimated.sum())} estimated features differs from no effect after correction "
+            "for multiple testing (see the smallest detectable effects in the table)."
+        )
+    origin = ds.deals["data_origin"] if "data_origin" in ds.deals.columns else None
+    n_syn = int((origin == SYNTHETIC_ORIGIN).sum()) if origin is not None else 0
+    synthetic_note = (
+        f"Demo data: {n_syn} of {int(ds.deals['deal_id'].nunique())} deals and their calls are "
+        "synthetic, generated by talktracks.demo with planted effects; they are not real "
+        "customers or reps."
+        if n_syn
+        else ""
+    )
+    if synthetic_note:
+        message = f"{synthetic_note} {message}"
     started = cm["started_at"].dropna() if len(cm) else pd.Series(dtype="datetime64[ns, UTC]")
     return AnalysisSummary(
         computed_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -287,6 +367,12 @@ def _summarise(
         tz=opt.tz,
         first_call_at=_iso(started.min()) if len(started) else None,
         last_call_at=_iso(started.max()) if len(started) else None,
+        model=model,
+        model_note=model_note,
+        headline=sentence or "",
+        top_performers_message=top.message if top is not None else "",
+        n_synthetic_deals=n_syn,
+        synthetic_note=synthetic_note,
     )
 
 
@@ -337,6 +423,40 @@ def talk_tracks(
     return _talk_tracks(as_dataset(source), behaviours, min_deals)
 
 
+def top_performers(
+    source: Source, tz: str = "UTC", min_closed: int = MIN_CLOSED_DEALS
+) -> pd.DataFrame:
+    """Top quarter of reps by win rate vs the rest (see top.top_performers).
+
+    Out: one row per measure (top.COMPARISON_COLUMNS); `attrs["message"]` says in plain words
+    who was compared, or why there are too few reps, and `attrs["ranking"]` ranks the reps.
+    """
+    ds = as_dataset(source)
+    names = behaviour_names(ds, None)
+    cm = _call_metrics(ds, names)
+    df = _deal_features(ds, cm, names)
+    kp = _rep_kpis(ds, cm, tz)
+    top = _top_performers(ds, cm, df, kp, names, tz, min_closed)
+    out = top.comparison
+    out.attrs["message"] = top.message
+    out.attrs["ranking"] = top.ranking
+    return out
+
+
+def rep_adoption(source: Source) -> pd.DataFrame:
+    """Per rep and behaviour: share of the rep's calls showing it, Wilson interval."""
+    ds = as_dataset(source)
+    names = behaviour_names(ds, None)
+    return behaviour_adoption(_call_metrics(ds, names), names)
+
+
+def behaviour_trend(source: Source, tz: str = "UTC") -> pd.DataFrame:
+    """Per month: each behaviour's share of calls and the win rate of deals closed."""
+    ds = as_dataset(source)
+    names = behaviour_names(ds, None)
+    return monthly_trend(ds, _call_metrics(ds, names), names, tz)
+
+
 def rep_kpis(source: Source, tz: str = "UTC") -> pd.DataFrame:
     """Per-rep activity and outcome KPIs (see kpis.rep_kpis)."""
     return _rep_kpis(as_dataset(source), None, tz)
@@ -356,10 +476,13 @@ __all__ = [
     "Source",
     "analyze",
     "as_dataset",
+    "behaviour_trend",
     "call_metrics",
     "deal_features",
     "effects",
     "rep_kpis",
     "records",
+    "rep_adoption",
     "talk_tracks",
+    "top_performers",
 ]

@@ -2,11 +2,12 @@
 
 Method (details and reasons in docs/analysis-method.md):
 - Outcome: won (1) vs lost (0); open deals are left out.
-- One model per feature, each with the same controls, rather than one joint model. The features
-  overlap by construction (early_price_mention implies has_price_mention), and a joint model
-  would split one effect across its overlapping features, giving odds ratios nobody can read.
-  Each row answers: "same rep, same deal size, same number of calls: do deals with this feature
-  win more often?".
+- One mutually adjusted model: won vs lost on every behaviour, timing and call-metric feature
+  together, with the controls, so each row reads "this feature, holding the others fixed".
+  Features that imply another (early price implies price) are coded against their parent, so
+  each row has a plain reading (the `reading` column). Each feature's own model (one at a
+  time, same controls) is kept in the *_alone columns, and is the fallback, with a note and a
+  logged warning, when the joint model cannot be estimated.
 - Controls: the rep (see REP_CONTROLS), log amount when amounts exist (missing amounts get the
   mean and an indicator, so no deal is dropped), log number of calls (a deal with more calls has
   more chances to show any behaviour), and any CRM attribute columns named in `controls`.
@@ -14,13 +15,16 @@ Method (details and reasons in docs/analysis-method.md):
   with/without reading.
 - A feature with fewer than `min_deals` deals on either side is reported as insufficient data
   and not estimated; so is everything when there are fewer than `min_deals` won or lost deals.
-- When the ordinary fit fails (separation, no convergence) the feature is refitted with Firth's
-  penalised likelihood and the row says so.
+- One at a time, when the ordinary fit fails (separation, no convergence) the feature is
+  refitted with Firth's penalised likelihood and the row says so.
+- min_detectable_odds_ratio: for rows not significant or not estimated, the smallest odds
+  ratio the data could have detected with 80% power, so "no effect found" is not "no effect".
 - q_value: Benjamini-Hochberg over the features actually estimated.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,9 +41,34 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from talktracks.analysis.condlogit import FastConditionalLogit
-from talktracks.analysis.features import UNKNOWN_REP, binary_feature_names, metric_feature_names
+from talktracks.analysis.features import (
+    UNKNOWN_REP,
+)
 from talktracks.analysis.firth import firth_coefficient
-from talktracks.analysis.stats import Z95, benjamini_hochberg, newcombe_difference, wilson_interval
+from talktracks.analysis.joint import (
+    INSUFFICIENT,
+    NOT_ESTIMABLE,
+    Candidate,
+    JointModelError,
+    candidates,
+    check_groups,
+    dummies,
+    fit_joint,
+    nest,
+    plain_groups,
+    varies_within,
+)
+from talktracks.analysis.labels import feature_label, reading
+from talktracks.analysis.stats import (
+    Z95,
+    benjamini_hochberg,
+    detectable_odds_ratio,
+    detectable_odds_ratio_from_se,
+    newcombe_difference,
+    wilson_interval,
+)
+
+log = logging.getLogger(__name__)
 
 EFFECT_COLUMNS = [
     "feature",
@@ -52,10 +81,22 @@ EFFECT_COLUMNS = [
     "ci_high",
     "p_value",
     "q_value",
+    "reading",
+    "odds_ratio_alone",
+    "ci_low_alone",
+    "ci_high_alone",
+    "min_detectable_odds_ratio",
 ]
-"""Exactly the columns of effects.csv; `effects()` returns these plus the detail columns."""
+"""Exactly the columns of effects.csv; `effects()` returns these plus the detail columns.
+odds_ratio/ci_* are from the joint model (each feature holding the others fixed); the *_alone
+columns from one model per feature; min_detectable_odds_ratio is filled for rows that are not
+significant or not estimated (80% power, two-sided 5% test)."""
 
 DETAIL_COLUMNS = [
+    "label",
+    "nested",
+    "min_detectable_odds_ratio_below",
+    "model",
     "status",
     "method",
     "n_model",
@@ -91,11 +132,10 @@ scale) is a few percent, and rep dummies are much faster than the conditional li
 MAX_CONDITIONAL_GROUP = 400
 """The conditional likelihood's cost grows with the largest rep's deal count squared."""
 SIGNIFICANCE = 0.05
-
+JOINT = "joint"
+ALONE = "one at a time"
 ESTIMATED = "estimated"
 FIRTH = "estimated (Firth penalised)"
-INSUFFICIENT = "insufficient data"
-NOT_ESTIMABLE = "not estimable"
 
 
 @dataclass
@@ -105,6 +145,7 @@ class _Fit:
     high: float
     p: float
     method: str
+    n: int = 0
 
 
 def resolve_rep_control(closed: pd.DataFrame, rep_control: str = "auto") -> str:
@@ -163,21 +204,6 @@ def control_matrix(
     return matrix, names
 
 
-def _varies_within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Per row: does `values` take more than one value within the row's group?"""
-    g = pd.Series(values).groupby(groups)
-    return (g.transform("min") < g.transform("max")).to_numpy(dtype=bool)
-
-
-def _dummies(codes: np.ndarray) -> np.ndarray:
-    """Rep indicator columns, first rep as the reference level."""
-    k = int(codes.max()) + 1 if codes.size else 0
-    d = np.zeros((codes.size, max(k - 1, 0)))
-    rows = np.flatnonzero(codes > 0)
-    d[rows, codes[rows] - 1] = 1.0
-    return d
-
-
 def _fit_ok(res: object, coef: float, se: float) -> bool:
     converged = bool(getattr(res, "mle_retvals", {}).get("converged", True))
     return converged and np.isfinite(coef) and np.isfinite(se) and se < 10 and abs(coef) < 15
@@ -189,7 +215,7 @@ def _fit_feature(
     """Log odds ratio of x with controls c under the rep control `method`; Firth on failure."""
     one = np.ones((x.size, 1))
     if method in ("fixed", "conditional"):
-        design = np.column_stack([x, c, one, _dummies(reps)])
+        design = np.column_stack([x, c, one, dummies(reps)])
     else:
         design = np.column_stack([x, c, one])
     # A zero cell (every deal with, or without, the feature won, or lost) means separation: the
@@ -244,16 +270,6 @@ def _fit_feature(
     return _Fit(est.coef, est.ci_low, est.ci_high, est.p_value, label)
 
 
-def _candidate_features(
-    features: pd.DataFrame, binary: Sequence[str] | None, metric: Sequence[str] | None
-) -> list[tuple[str, str]]:
-    """(reported name, source column) for every feature to report."""
-    out = [(b, b) for b in (binary if binary is not None else binary_feature_names(features))]
-    for m in metric if metric is not None else metric_feature_names(features):
-        out.append((f"{m}_above_median", m))
-    return out
-
-
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """Run BLAS single-threaded inside the block.
@@ -279,17 +295,21 @@ def effects(
     rep_control: str = "auto",
     min_deals: int = 10,
     controls: Sequence[str] = (),
+    joint: bool = True,
 ) -> pd.DataFrame:
-    """Association of each deal feature with winning.
+    """Association of each deal feature with winning, from one mutually adjusted model.
 
     In: a deal_features frame; optionally which yes/no (`binary`) and numeric (`metric`, split at
     the median closed deal) columns to test; the rep control; the minimum deals per side; CRM
-    attribute columns to control for. Out: one row per feature with EFFECT_COLUMNS then
-    DETAIL_COLUMNS. Rows that are not estimated keep their counts and win rates and have NaN
-    odds ratio, interval, p and q, with `status` and `note` saying why.
+    attribute columns to control for; `joint=False` for one model per feature only. Out: one row
+    per feature with EFFECT_COLUMNS then DETAIL_COLUMNS. `reading` says what each row compares.
+    Rows that are not estimated keep their counts and win rates and have NaN odds ratio,
+    interval, p and q, with `status` and `note` saying why. When the joint model cannot be
+    estimated every row falls back to its own model, `model` says "one at a time" and `note`
+    says why (also logged as a warning).
     """
     with single_threaded_blas():
-        return _effects(features, binary, metric, rep_control, min_deals, controls)
+        return _effects(features, binary, metric, rep_control, min_deals, controls, joint)
 
 
 def _effects(
@@ -299,95 +319,189 @@ def _effects(
     rep_control: str,
     min_deals: int,
     controls: Sequence[str],
+    joint: bool,
 ) -> pd.DataFrame:
     closed = features[features["won"].notna()].reset_index(drop=True)
     method = resolve_rep_control(closed, rep_control)
     y_all = closed["won"].to_numpy(dtype=float)
     n_won, n_lost = int(y_all.sum()), int((1 - y_all).sum())
     enough = n_won >= min_deals and n_lost >= min_deals
-    reps_all = closed["rep_id"].fillna(UNKNOWN_REP).astype(str)
+    reps_all = closed["rep_id"].fillna(UNKNOWN_REP).astype(str).to_numpy()
     c_all, _ = control_matrix(closed, controls) if len(closed) else (np.empty((0, 0)), [])
 
     # Within-rep methods learn nothing from a rep whose closed deals all won (or all lost).
     if method in ("fixed", "conditional"):
-        in_model = _varies_within(y_all, reps_all.to_numpy())
+        in_model = varies_within(y_all, reps_all)
     else:
         in_model = np.ones(len(closed), dtype=bool)
 
+    cands = candidates(features, closed, binary, metric)
+    alone: dict[str, _Fit | str] = {}
+    # One model per feature: the secondary columns, and the fallback.
+    for c in cands:
+        plain = Candidate(c.name, c.x, c.threshold)
+        plain.with_, plain.without = plain_groups(c.x)
+        if enough:
+            check_groups(plain, in_model, reps_all, method, min_deals)
+        if not enough or plain.status:
+            alone[c.name] = plain.status or INSUFFICIENT
+            continue
+        use = np.isfinite(c.x) & in_model
+        alone[c.name] = _fit_alone(c.x[use], y_all[use], c_all[use], reps_all[use], method)
+
+    joint_note = ""
+    fit_rows: dict[str, tuple[float, float, float, str]] = {}
+    n_joint = 0
+    if enough and joint:
+        nest(cands, in_model, reps_all, method, min_deals)
+        chosen = [c for c in cands if not c.status]
+        if chosen:
+            X = np.column_stack([c.x for c in chosen])
+            use = in_model & np.isfinite(X).all(axis=1)
+            codes = pd.factorize(reps_all[use])[0]
+            cm = _within_controls(c_all[use], codes, method)
+            try:
+                coef, se, p, label = fit_joint(
+                    X[use], [c.name for c in chosen], y_all[use], cm, codes, method
+                )
+                n_joint = int(use.sum())
+                for j, c in enumerate(chosen):
+                    fit_rows[c.name] = (coef[j], se[j], p[j], label)
+            except JointModelError as exc:
+                joint_note = f"joint model not estimable: {exc}"
+                log.warning("effects: %s; falling back to one model per feature", joint_note)
+    use_joint = bool(fit_rows)
+    if not use_joint:
+        for c in cands:
+            c.parent, c.nested, c.children = None, False, ()
+            c.with_, c.without = plain_groups(c.x)
+
     rows = []
-    for name, column in _candidate_features(features, binary, metric):
-        raw = closed[column] if column in closed.columns else pd.Series(np.nan, index=closed.index)
-        threshold = np.nan
-        if name != column:  # numeric metric: above the median closed deal
-            values = raw.to_numpy(dtype=float)
-            threshold = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
-            x = np.where(np.isfinite(values), (values > threshold).astype(float), np.nan)
-        else:
-            x = raw.astype(float).to_numpy()
-        known = np.isfinite(x)
-        with_, without = known & (x == 1), known & (x == 0)
-        row = {
-            "feature": name,
-            "n_with": int(with_.sum()),
-            "n_without": int(without.sum()),
-            "won_with": int(y_all[with_].sum()),
-            "won_without": int(y_all[without].sum()),
-            "threshold": threshold,
+    for c in cands:
+        assert c.with_ is not None and c.without is not None
+        row: dict[str, object] = {
+            "feature": c.name,
+            "label": feature_label(c.name),
+            "nested": bool(c.nested),
+            "reading": reading(
+                c.name, c.threshold, nested=c.nested, joint=use_joint, children=c.children
+            ),
+            "n_with": int(c.with_.sum()),
+            "n_without": int(c.without.sum()),
+            "won_with": int(y_all[c.with_].sum()),
+            "won_without": int(y_all[c.without].sum()),
+            "threshold": c.threshold,
             "n_model": 0,
             "method": "",
+            "model": JOINT if use_joint else ALONE,
             "status": INSUFFICIENT,
             "note": "",
         }
+        fa = alone.get(c.name)
+        if isinstance(fa, _Fit):
+            row.update(
+                odds_ratio_alone=float(np.exp(fa.coef)),
+                ci_low_alone=float(np.exp(fa.low)),
+                ci_high_alone=float(np.exp(fa.high)),
+            )
         if not enough:
             row["note"] = (
                 f"only {n_won} won and {n_lost} lost deals; at least {min_deals} of each are needed"
             )
-            rows.append(row)
-            continue
-        if min(row["n_with"], row["n_without"]) < min_deals:
-            row["note"] = f"fewer than {min_deals} deals on one side"
-            rows.append(row)
-            continue
-        use = known & in_model
-        xm, ym = x[use], y_all[use]
-        reps = pd.factorize(reps_all[use])[0]
-        if min((xm == 1).sum(), (xm == 0).sum()) < min_deals:
-            row["note"] = (
-                f"fewer than {min_deals} deals on one side among reps with both won and lost deals"
-            )
-            rows.append(row)
-            continue
-        if method in ("fixed", "conditional") and not _varies_within(xm, reps).any():
-            row["status"] = NOT_ESTIMABLE
-            row["note"] = "the feature never varies within a rep, so the rep control absorbs it"
-            rows.append(row)
-            continue
-        row["n_model"] = int(use.sum())
-        cm = c_all[use]
-        if method in ("fixed", "conditional") and cm.shape[1]:
-            # A control constant within every rep is already absorbed by the rep control and
-            # would make the design singular.
-            cm = cm[:, [_varies_within(cm[:, k], reps).any() for k in range(cm.shape[1])]]
-        try:
-            fit = _fit_feature(xm, ym, cm, reps, method)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            row["status"] = NOT_ESTIMABLE
-            row["note"] = f"model could not be fitted ({exc})"
-            rows.append(row)
-            continue
-        row.update(
-            odds_ratio=float(np.exp(fit.coef)),
-            ci_low=float(np.exp(fit.low)),
-            ci_high=float(np.exp(fit.high)),
-            p_value=fit.p,
-            method=fit.method,
-            status=FIRTH if fit.method.startswith("Firth") else ESTIMATED,
-        )
-        if row["status"] == FIRTH:
-            row["note"] = "ordinary fit failed (separation or no convergence); Firth estimate"
+        elif use_joint:
+            if c.name in fit_rows:
+                b, s, p, label = fit_rows[c.name]
+                row.update(
+                    odds_ratio=float(np.exp(b)),
+                    ci_low=float(np.exp(b - Z95 * s)),
+                    ci_high=float(np.exp(b + Z95 * s)),
+                    p_value=float(p),
+                    method=label,
+                    status=ESTIMATED,
+                    n_model=n_joint,
+                )
+            else:
+                row["status"], row["note"] = c.status, c.note + "; left out of the joint model"
+        else:
+            if isinstance(fa, _Fit):
+                row.update(
+                    odds_ratio=row["odds_ratio_alone"],
+                    ci_low=row["ci_low_alone"],
+                    ci_high=row["ci_high_alone"],
+                    p_value=fa.p,
+                    method=fa.method,
+                    status=FIRTH if fa.method.startswith("Firth") else ESTIMATED,
+                    n_model=fa.n,
+                )
+                if row["status"] == FIRTH:
+                    row["note"] = (
+                        "ordinary fit failed (separation or no convergence); Firth estimate"
+                    )
+            elif isinstance(fa, str):
+                plain = Candidate(c.name, c.x, c.threshold)
+                plain.with_, plain.without = plain_groups(c.x)
+                check_groups(plain, in_model, reps_all, method, min_deals)
+                row["status"] = plain.status or (fa if fa != INSUFFICIENT else NOT_ESTIMABLE)
+                row["note"] = plain.note or "model could not be fitted"
+            if joint_note:
+                extra = (
+                    f"{joint_note}; this row is estimated on its own, not adjusted for the others"
+                )
+                row["note"] = f"{row['note']}; {extra}" if row["note"] else extra
         rows.append(row)
 
-    return _finish(pd.DataFrame(rows, columns=list(dict.fromkeys(EFFECT_COLUMNS + DETAIL_COLUMNS))))
+    out = _finish(pd.DataFrame(rows, columns=ALL_COLUMNS))
+    _add_detectable(out, y_all)
+    return out
+
+
+def _within_controls(c: np.ndarray, codes: np.ndarray, method: str) -> np.ndarray:
+    """Controls constant within every rep are absorbed by the rep control; drop them."""
+    if method in ("fixed", "conditional") and c.shape[1]:
+        return c[:, [varies_within(c[:, k], codes).any() for k in range(c.shape[1])]]
+    return c
+
+
+def _fit_alone(
+    x: np.ndarray, y: np.ndarray, c: np.ndarray, reps: np.ndarray, method: str
+) -> _Fit | str:
+    codes = pd.factorize(reps)[0]
+    try:
+        fit = _fit_feature(x, y, _within_controls(c, codes, method), codes, method)
+    except (np.linalg.LinAlgError, ValueError):
+        return NOT_ESTIMABLE
+    fit.n = int(x.size)
+    return fit
+
+
+def _add_detectable(out: pd.DataFrame, y_all: np.ndarray) -> None:
+    """min_detectable_odds_ratio for every row that is not significant or not estimated.
+
+    Estimated rows: from the model's own standard error (so controls and the rep comparison
+    are included). Rows not estimated: from the counts of the two groups and the base win
+    rate of the comparison group, as for a plain 2x2 table (an optimistic approximation).
+    """
+    mde = np.full(len(out), np.nan)
+    below = np.full(len(out), np.nan)
+    q = out["q_value"].to_numpy(dtype=float)
+    low = out["ci_low"].to_numpy(dtype=float)
+    high = out["ci_high"].to_numpy(dtype=float)
+    for i, r in enumerate(out.itertuples(index=False)):
+        if np.isfinite(q[i]) and q[i] < SIGNIFICANCE:
+            continue
+        if np.isfinite(low[i]) and np.isfinite(high[i]) and low[i] > 0:
+            se = (np.log(high[i]) - np.log(low[i])) / (2 * Z95)
+            mde[i] = detectable_odds_ratio_from_se(se)
+            below[i] = 1 / mde[i]
+        else:
+            n1, n0 = int(r.n_with), int(r.n_without)
+            p0 = r.won_without / n0 if n0 else (y_all.mean() if y_all.size else np.nan)
+            mde[i], below[i] = detectable_odds_ratio(n1, n0, float(p0))
+    out["min_detectable_odds_ratio"] = mde
+    out["min_detectable_odds_ratio_below"] = below
+
+
+ALL_COLUMNS = list(dict.fromkeys(EFFECT_COLUMNS + DETAIL_COLUMNS))
 
 
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
@@ -403,9 +517,17 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
     out["win_rate_without_low"], out["win_rate_without_high"] = wilson_interval(k0, n0)
     d, lo, hi = newcombe_difference(k1, n1, k0, n0)
     out["win_rate_diff"], out["win_rate_diff_low"], out["win_rate_diff_high"] = d, lo, hi
-    for col in ("odds_ratio", "ci_low", "ci_high", "p_value"):
+    for col in (
+        "odds_ratio",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "odds_ratio_alone",
+        "ci_low_alone",
+        "ci_high_alone",
+    ):
         out[col] = out[col].astype(float)
     out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy(dtype=float))
     for col in ("n_with", "n_without", "won_with", "won_without", "n_model"):
         out[col] = out[col].astype(int)
-    return out[list(dict.fromkeys(EFFECT_COLUMNS + DETAIL_COLUMNS))]
+    return out[ALL_COLUMNS]

@@ -33,6 +33,10 @@ STORED_TABLES = (
     "call_times",
     "hour_slots",
     "price_timing",
+    "top_performers",
+    "top_reps",
+    "behaviour_adoption",
+    "monthly_trend",
 )
 """Tables written to analysis_results (plus "summary"). deal_features stays a CSV: it is the
 data scientists' input, not something the review app shows."""

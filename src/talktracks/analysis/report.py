@@ -21,6 +21,7 @@ import pandas as pd
 from talktracks.analysis.api import AnalysisResults, AnalysisSummary
 from talktracks.analysis.effects import SIGNIFICANCE
 from talktracks.analysis.kpis import WEEKDAYS
+from talktracks.analysis.labels import feature_label, track_label
 from talktracks.analysis.svg import (
     ForestRow,
     RateBar,
@@ -108,7 +109,7 @@ def forest_chart(effects: pd.DataFrame | Sequence[Mapping[str, Any]]) -> str:
         return empty_chart("No odds ratios could be estimated")
     rows = [
         ForestRow(
-            label=str(r["feature"]),
+            label=str(r.get("label") or feature_label(str(r["feature"]))),
             estimate=_num(r["odds_ratio"]),
             low=_num(r["ci_low"]),
             high=_num(r["ci_high"]),
@@ -118,7 +119,9 @@ def forest_chart(effects: pd.DataFrame | Sequence[Mapping[str, Any]]) -> str:
         for r in ef.to_dict("records")
         if math.isfinite(_num(r["odds_ratio"]))
     ]
-    return forest_plot(rows, "Odds ratio of winning, 95% CI (* q < 0.05)")
+    return forest_plot(
+        rows, "Odds ratio of winning, holding the other features fixed, 95% CI (* q < 0.05)"
+    )
 
 
 def price_timing_chart(
@@ -197,10 +200,11 @@ def heatmap_charts(call_times: pd.DataFrame | Sequence[Mapping[str, Any]]) -> tu
         rate.tolist(),
         WEEKDAYS,
         hours,
-        f"Win rate (%) of calls by weekday and hour (cells with ≥{HEATMAP_MIN_CLOSED_CALLS} calls on closed deals)",
+        f"Win rate (%) of calls by weekday and hour, n = calls on closed deals (cells with ≥{HEATMAP_MIN_CLOSED_CALLS})",
         counts=closed.astype(int).tolist(),
         min_count=HEATMAP_MIN_CLOSED_CALLS,
         as_percent=True,
+        show_counts=True,
     )
     return a, b
 
@@ -251,11 +255,32 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _or_interval(r: Mapping[str, Any], suffix: str = "") -> str:
+    est = r.get(f"odds_ratio{suffix}")
+    if not math.isfinite(_num(est)):
+        return "–"
+    return (
+        f"{_ratio(est)} [{_ratio(r.get(f'ci_low{suffix}'))}, {_ratio(r.get(f'ci_high{suffix}'))}]"
+    )
+
+
+def _detectable(r: Mapping[str, Any]) -> str:
+    up = _num(r.get("min_detectable_odds_ratio"))
+    down = _num(r.get("min_detectable_odds_ratio_below"))
+    if math.isnan(up):
+        return ""
+    if math.isinf(up):
+        return "none detectable at this sample size"
+    below = f" or ≤ {down:.2f}" if math.isfinite(down) and down > 0 else ""
+    return f"≥ {up:.2f}{below}"
+
+
 def _effects_table(ef: pd.DataFrame) -> str:
     return _table(
         ef,
         [
-            ("feature", "feature"),
+            ("feature", lambda r: str(r.get("label") or feature_label(str(r["feature"])))),
+            ("what the row compares", lambda r: str(r.get("reading") or "")),
             ("deals with / without", lambda r: f"{r['n_with']} / {r['n_without']}"),
             (
                 "win rate with",
@@ -270,16 +295,11 @@ def _effects_table(ef: pd.DataFrame) -> str:
                 ),
             ),
             ("difference", lambda r: _diff(r)),
-            (
-                "odds ratio [95% CI]",
-                lambda r: (
-                    f"{_ratio(r['odds_ratio'])} [{_ratio(r['ci_low'])}, {_ratio(r['ci_high'])}]"
-                    if math.isfinite(_num(r["odds_ratio"]))
-                    else "–"
-                ),
-            ),
+            ("odds ratio [95% CI], others held fixed", lambda r: _or_interval(r)),
+            ("odds ratio alone [95% CI]", lambda r: _or_interval(r, "_alone")),
             ("p", lambda r: _p(r["p_value"])),
             ("q (BH)", lambda r: _p(r["q_value"])),
+            ("smallest detectable odds ratio (80% power)", _detectable),
             ("status", lambda r: f"{r['status']}{' – ' + r['note'] if r.get('note') else ''}"),
         ],
     )
@@ -292,16 +312,18 @@ def _diff(r: Mapping[str, Any]) -> str:
     return f"{d * 100:+.0f} pts [{_num(r['win_rate_diff_low']) * 100:+.0f}, {_num(r['win_rate_diff_high']) * 100:+.0f}]"
 
 
-def _tracks_table(tr: pd.DataFrame) -> str:
+def _tracks_table(tr: pd.DataFrame, examples: Mapping[str, list[str]] | None = None) -> str:
+    examples = examples or {}
     return _table(
         tr,
         [
             ("rank", lambda r: "" if pd.isna(r["rank"]) else str(int(r["rank"]))),
-            ("talk track (rep behaviours in order)", "track"),
+            ("talk track (rep behaviours in order)", lambda r: track_label(str(r["track"]))),
             ("closed deals", "n_deals"),
             ("won", "n_won"),
             ("win rate [95% CI]", lambda r: _interval(r["win_rate"], r["ci_low"], r["ci_high"])),
             ("calls", "n_calls"),
+            ("example calls", lambda r: ", ".join(examples.get(str(r["track"]), []))),
         ],
     )
 
@@ -363,7 +385,149 @@ thead th{background:#f5f7fa}table.kv th{font-weight:500;color:#52606d}
 .muted{color:#7b8794}.caution{background:#fff8e1;border-left:4px solid #f0b429;padding:.6rem .9rem}
 .insufficient{background:#fdecea;border-left:4px solid #b3261e;padding:.6rem .9rem;font-weight:600}
 .ok{background:#e8f5ee;border-left:4px solid #1b7f4b;padding:.6rem .9rem}.chart{overflow-x:auto;margin:.6rem 0}
+.headline{font-size:1.15rem;font-weight:600;margin:1rem 0}.demo{background:#ede7f6;border-left:4px solid #5e35b1;padding:.6rem .9rem}
+.tag{font-size:.8rem;background:#5e35b1;color:#fff;border-radius:.3rem;padding:.1rem .4rem;vertical-align:middle}
+details{margin:.3rem 0}summary{cursor:pointer}h3{font-size:1rem;margin-top:1.4rem}
 """
+
+
+def _moment(v: Any) -> str:
+    f = _num(v)
+    if not math.isfinite(f):
+        return "–"
+    return f"{int(f // 60)}:{int(f % 60):02d}"
+
+
+def _share(v: Any) -> str:
+    f = _num(v)
+    return "–" if not math.isfinite(f) else f"{f * 100:.0f}%"
+
+
+def _measure_value(unit: str, v: Any, signed: bool = False) -> str:
+    f = _num(v)
+    if not math.isfinite(f):
+        return "–"
+    if unit == "share":
+        return f"{f * 100:+.0f} pts" if signed else f"{f * 100:.0f}%"
+    return f"{f:+.2f}" if signed else f"{f:.2f}"
+
+
+def _top_tables(results: AnalysisResults) -> str:
+    s = results.summary
+    parts = [f"<p>{_e(s.top_performers_message)}</p>"] if s.top_performers_message else []
+    comp = results.top_performers
+    if comp is not None and not comp.empty:
+        parts.append(
+            "<p>Reps are the unit: each number is the mean over reps in the group, and each "
+            "difference has a 95% Welch interval. Ranking by an observed win rate favours lucky "
+            "reps, so read the differences as what the top group does, not as proof of why it "
+            "wins.</p>"
+        )
+        parts.append(
+            _table(
+                comp,
+                [
+                    ("measure", "label"),
+                    ("top quarter", lambda r: _measure_value(r["unit"], r["top_mean"])),
+                    ("the rest", lambda r: _measure_value(r["unit"], r["rest_mean"])),
+                    (
+                        "difference [95% CI]",
+                        lambda r: (
+                            f"{_measure_value(r['unit'], r['difference'], True)} "
+                            f"[{_measure_value(r['unit'], r['ci_low'], True)}, "
+                            f"{_measure_value(r['unit'], r['ci_high'], True)}]"
+                        ),
+                    ),
+                    ("reps top / rest", lambda r: f"{r['n_top_reps']} / {r['n_rest_reps']}"),
+                ],
+            )
+        )
+    ranking = results.top_reps
+    if ranking is not None and not ranking.empty:
+        parts.append("<h3>Reps ranked by win rate</h3>")
+        parts.append(
+            _table(
+                ranking,
+                [
+                    ("rank", "rank"),
+                    ("rep", "rep_id"),
+                    ("group", lambda r: {"top": "top quarter", "rest": "rest"}.get(r["group"], "")),
+                    ("closed deals", "n_closed"),
+                    ("won", "n_won"),
+                    (
+                        "win rate [95% CI]",
+                        lambda r: _interval(r["win_rate"], r["win_rate_low"], r["win_rate_high"]),
+                    ),
+                ],
+            )
+        )
+    return "".join(parts) or '<p class="muted">No reps with closed deals.</p>'
+
+
+def _adoption_table(adoption: pd.DataFrame) -> str:
+    if adoption is None or adoption.empty:
+        return '<p class="muted">No calls analysed.</p>'
+    labels = list(dict.fromkeys(adoption["label"]))
+    by_rep: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for r in adoption.to_dict("records"):
+        by_rep.setdefault(str(r["rep_id"]), {})[str(r["label"])] = r
+    head = "<th>rep</th><th>calls</th>" + "".join(f"<th>{_e(lb)}</th>" for lb in labels)
+    body = []
+    for rep, cells in by_rep.items():
+        n = next(iter(cells.values()))["n_calls"]
+        tds = "".join(
+            f"<td>{_e(_interval(c['rate'], c['ci_low'], c['ci_high']))}</td>"
+            if (c := cells.get(lb))
+            else "<td>–</td>"
+            for lb in labels
+        )
+        body.append(f"<tr><td>{_e(rep)}</td><td>{_e(n)}</td>{tds}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _trend_table(trend: pd.DataFrame) -> str:
+    if trend is None or trend.empty:
+        return '<p class="muted">No dated calls or closed deals.</p>'
+    labels = list(dict.fromkeys(trend["label"]))
+    months = sorted(set(trend["month"]))
+    cell = {(r["month"], r["label"]): r for r in trend.to_dict("records")}
+    head = "<th>month</th>" + "".join(f"<th>{_e(lb)}</th>" for lb in labels)
+    body = []
+    for m in months:
+        tds = "".join(
+            f"<td>{_e(_pct(c['rate']))} <span class='muted'>[{_e(_pct(c['ci_low']))}, "
+            f"{_e(_pct(c['ci_high']))}] n={_e(c['n'])}</span></td>"
+            if (c := cell.get((m, lb)))
+            else "<td>–</td>"
+            for lb in labels
+        )
+        body.append(f"<tr><td>{_e(m)}</td>{tds}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _examples_section(examples: pd.DataFrame) -> str:
+    if examples is None or examples.empty:
+        return '<p class="muted">No tagged calls on closed deals.</p>'
+    parts = []
+    for label, part in examples.groupby("label", sort=False):
+        parts.append(f"<details><summary>{_e(label)}: example calls</summary>")
+        parts.append(
+            _table(
+                part,
+                [
+                    ("deal outcome", "outcome"),
+                    ("call id", "call_id"),
+                    ("rep", "rep_id"),
+                    ("deal", "deal_id"),
+                    ("moment (m:ss)", lambda r: _moment(r["moment_s"])),
+                ],
+            )
+        )
+        parts.append("</details>")
+    return "".join(parts)
+
+
+DEMO_TAG = ' <span class="tag">synthetic demo data</span>'
 
 
 def render_report(results: AnalysisResults) -> str:
@@ -380,30 +544,62 @@ def render_report(results: AnalysisResults) -> str:
     )
     status_class = "ok" if s.sufficient else "insufficient"
     ef = results.effects
+    demo = (
+        f"<p class='demo' role='note'><strong>Synthetic demo data.</strong> {_e(s.synthetic_note)}</p>"
+        if s.synthetic_note
+        else ""
+    )
+    headline = f"<p class='headline'>{_e(s.headline)}</p>" if s.headline and s.sufficient else ""
+    fallback = f"<p class='insufficient'>{_e(s.model_note)}</p>" if s.model_note else ""
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-        "<title>talktracks: which talk tracks win</title>",
+        f"<title>talktracks: which talk tracks win{' (synthetic demo data)' if s.synthetic_note else ''}</title>",
         f"<style>{CSS}</style></head><body>",
-        "<h1>Which talk tracks win</h1>",
+        f"<h1>Which talk tracks win{DEMO_TAG if s.synthetic_note else ''}</h1>",
+        demo,
         f"<p class='muted'>Computed {_e(s.computed_at)} · calls from {_e(s.first_call_at or '–')} to {_e(s.last_call_at or '–')}</p>",
-        f"<p class='{status_class}'>{_e(s.message)}</p>",
+        headline,
+        f"<p class='{status_class}'>{_e(s.message.removeprefix(s.synthetic_note).strip())}</p>",
+        fallback,
         f"<p class='caution'>{_e(CAUTION)}</p>",
         "<h2>Sample sizes</h2>",
         _sample_table(s),
         "<h2>Effects on winning</h2>",
-        "<p>Each feature is compared within reps (same rep, similar deal size and number of calls); "
-        "odds ratios above 1 go with winning more. Rows with fewer than "
-        f"{_e(s.min_deals)} deals on either side are marked insufficient data and not estimated.</p>",
+        "<p>One model holds every feature fixed at once (same rep, similar deal size and number "
+        "of calls, and the other behaviours): each odds ratio says how the odds of winning "
+        "differ for what the row compares, read the “what the row compares” column. Odds "
+        "ratios above 1 go with winning more. The “alone” column is the same feature in a "
+        "model of its own, which blends it with the features it overlaps. Rows with fewer than "
+        f"{_e(s.min_deals)} deals on either side are marked insufficient data and not "
+        "estimated. For rows that are not significant, the smallest detectable odds ratio "
+        "says how big an effect these data could have found: “no effect found” is not “no "
+        "effect”.</p>",
         f"<div class='chart'>{charts['forest']}</div>",
         _effects_table(ef),
+        "<h3>Calls behind the numbers</h3>",
+        "<p>Example calls on won and on lost deals that show each behaviour, with the moment it "
+        "first occurs; open them in the review app by call id.</p>",
+        _examples_section(results.example_calls),
         "<h2>Win rate by price timing</h2>",
         f"<div class='chart'>{charts['price_timing']}</div>",
         "<h2>Talk tracks</h2>",
         "<p>A call's track is the order in which the rep first showed each behaviour. A deal counts "
         f"once per track it followed; tracks with fewer than {_e(s.min_deals)} closed deals are "
-        "pooled as “other”.</p>",
-        _tracks_table(results.tracks),
+        "pooled as “other”. Ranked by the lower end of the 95% interval (the win rate the track "
+        "reaches at least, with 95% confidence), so a small lucky track does not top a large "
+        "one; where intervals overlap, the order between two tracks is not established.</p>",
+        _tracks_table(results.tracks, results.track_examples),
+        "<h2>Top performers vs the rest</h2>",
+        _top_tables(results),
+        "<h2>Behaviour adoption per rep</h2>",
+        "<p>Share of each rep's analysed calls showing the behaviour, with a 95% Wilson "
+        "interval: who to coach on what.</p>",
+        _adoption_table(results.behaviour_adoption),
+        "<h2>Monthly trend</h2>",
+        "<p>Each behaviour's share of the month's calls, and the win rate of deals closed in the "
+        "month, with 95% Wilson intervals and n.</p>",
+        _trend_table(results.monthly_trend),
         "<h2>When calls happen</h2>",
         f"<div class='chart'>{charts['calls_heatmap']}</div>",
         f"<div class='chart'>{charts['win_rate_heatmap']}</div>",
@@ -411,11 +607,15 @@ def render_report(results: AnalysisResults) -> str:
         "<h2>Rep KPIs</h2>",
         _kpi_table(results.rep_kpis),
         "<h2>Method</h2>",
-        "<p class='muted'>Logistic regression of won vs lost (open deals left out), one model per "
-        "feature with the rep, log deal amount (when known) and log number of calls as controls; "
-        "Firth's penalised fit when the ordinary fit fails; 95% Wald (or profile) intervals; "
-        "Benjamini–Hochberg q-values across the estimated features; Wilson intervals for win "
-        "rates. Full definitions: docs/analysis-method.md.</p>",
+        "<p class='muted'>Logistic regression of won vs lost (open deals left out) on all "
+        "features together, with the rep (conditional logit or rep fixed effects), log deal "
+        "amount (when known) and log number of calls as controls; nested features coded "
+        "against their parent; one model per feature for the “alone” column and as the "
+        "fallback when the joint model cannot be estimated (then said above); Firth's "
+        "penalised fit when a single-feature fit fails; 95% Wald (or profile) intervals; "
+        "Benjamini–Hochberg q-values across the estimated features; detectable odds ratios "
+        "for 80% power at a two-sided 5% level; Wilson intervals for win rates. Full "
+        "definitions: docs/analysis-method.md.</p>",
         "</body></html>",
     ]
-    return "\n".join(parts)
+    return "\n".join(p for p in parts if p)

@@ -70,3 +70,56 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     ranked = np.minimum.accumulate(ranked[::-1])[::-1]
     q[order] = np.minimum(ranked, 1.0)
     return q
+
+
+Z80 = float(norm.ppf(0.8))
+
+
+def detectable_odds_ratio_from_se(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest odds ratio (above 1; its inverse below 1) a two-sided Wald test with this
+    standard error of the log odds ratio detects with the given power: exp((z_a/2 + z_b) se)."""
+    if not np.isfinite(se) or se <= 0:
+        return float("nan")
+    return float(np.exp((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se))
+
+
+def _log_or_se(log_or: float, n1: int, n0: int, p0: float) -> float:
+    """Expected SE of the log odds ratio of a 2x2 table: group sizes n1, n0, base rate p0."""
+    odds = p0 / (1 - p0) * np.exp(log_or)
+    p1 = odds / (1 + odds)
+    return float(np.sqrt(1 / (n1 * p1 * (1 - p1)) + 1 / (n0 * p0 * (1 - p0))))
+
+
+def detectable_odds_ratio(
+    n1: int, n0: int, p0: float, alpha: float = 0.05, power: float = 0.8
+) -> tuple[float, float]:
+    """Smallest odds ratio detectable with `power` by a two-sided Wald test on a 2x2 table.
+
+    In: deals with (n1) and without (n0) the feature, and the win rate without it (p0). Solves
+    |log OR| = (z_a/2 + z_b) * SE(log OR) for OR above 1 and below 1 (SE at the alternative)
+    and returns (OR_up, OR_down). NaN when a group is empty or p0 is 0 or 1; inf (or 0) when
+    no odds ratio within e^12 of 1 is detectable in that direction.
+    """
+    nan = float("nan")
+    if n1 <= 0 or n0 <= 0 or not (0 < p0 < 1):
+        return nan, nan
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    grid = np.linspace(0.0, 12.0, 1201)
+    found = []
+    for sign in (1.0, -1.0):
+        # f(m) = m - z SE(m) is negative near 0 and, since SE grows again when the win rate of
+        # the group nears 0 or 1, not monotone: take the first crossing on a grid, then bisect.
+        f = np.array([m - z * _log_or_se(sign * m, n1, n0, p0) for m in grid])
+        hits = np.flatnonzero(f >= 0)
+        if hits.size == 0:
+            found.append(np.inf if sign > 0 else 0.0)
+            continue
+        lo, hi = grid[hits[0] - 1], grid[hits[0]]
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            if mid - z * _log_or_se(sign * mid, n1, n0, p0) < 0:
+                lo = mid
+            else:
+                hi = mid
+        found.append(float(np.exp(sign * hi)))
+    return found[0], found[1]

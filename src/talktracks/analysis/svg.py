@@ -212,14 +212,19 @@ def heatmap(
     counts: Sequence[Sequence[int]] | None = None,
     min_count: int = 1,
     as_percent: bool = False,
+    show_counts: bool = False,
     cell_w: int = 24,
     cell_h: int = 22,
 ) -> str:
     """A grid of coloured cells (darker = higher) with each value written in its cell.
 
     Cells with a count below `min_count` (or a non-finite value) are drawn hatched grey and
-    left blank, so a win rate over two calls does not look like a finding.
+    left blank, so a win rate over two calls does not look like a finding. `show_counts`
+    writes each shown cell's n under its value (for rates, so a percentage is never read
+    without the number of calls it rests on).
     """
+    if show_counts and counts is not None:
+        cell_w, cell_h = max(cell_w, 28), max(cell_h, 30)
     label_w, top = 44, 40
     width = label_w + cell_w * len(col_labels) + 10
     height = top + cell_h * len(row_labels) + 10
@@ -257,13 +262,19 @@ def heatmap(
             parts.append(
                 f'<rect x="{x0}" y="{y0}" width="{cell_w - 1}" height="{cell_h - 1}" '
                 f'fill="{NEUTRAL}" fill-opacity="{0.08 + 0.82 * level:.2f}">'
-                f"<title>{_t(f'{row_labels[r]} {col_labels[c]}: {_cell(v, as_percent)}')}</title></rect>"
+                f"<title>{_t(f'{row_labels[r]} {col_labels[c]}: {_cell(v, as_percent)}' + (f' (n={counts[r][c]})' if counts is not None else ''))}</title></rect>"
             )
             ink = "#ffffff" if level > 0.55 else INK
+            dy = -3 if show_counts and counts is not None else 3
             parts.append(
-                f'<text x="{x0 + cell_w / 2}" y="{y0 + cell_h / 2 + 3}" text-anchor="middle" '
+                f'<text x="{x0 + cell_w / 2}" y="{y0 + cell_h / 2 + dy}" text-anchor="middle" '
                 f'font-size="9" fill="{ink}">{_t(_cell(v, as_percent))}</text>'
             )
+            if show_counts and counts is not None:
+                parts.append(
+                    f'<text x="{x0 + cell_w / 2}" y="{y0 + cell_h / 2 + 9}" text-anchor="middle" '
+                    f'font-size="7" fill="{ink}">n{int(counts[r][c])}</text>'
+                )
     parts.append("</svg>")
     return "".join(parts)
 

@@ -5,6 +5,10 @@ A call's track is its distinct rep behaviours ordered by first occurrence, e.g.
 NO_TRACK. A track's win rate is over the closed deals with at least one call following it (a
 deal counts once per track, and can appear under several tracks). Tracks with fewer than
 `min_deals` closed deals are pooled into OTHER, so no row rests on a handful of deals.
+Tracks are ranked by the lower bound of the 95% Wilson interval of their win rate (ties: win
+rate, then more deals), so a track with few deals and a lucky rate does not top one with many:
+the rank says "at least this good, with 95% confidence". Overlapping intervals still mean the
+order between two tracks is not established.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ def talk_tracks(
     """Win rate per talk track, ranked.
 
     In: a Dataset, optional behaviour names, the fewest closed deals a track needs to stand on
-    its own. Out: TRACK_COLUMNS, best win rate first (ties: more deals first), OTHER last;
+    its own. Out: TRACK_COLUMNS, highest Wilson lower bound first (ties: win rate, then more
+    deals), OTHER last;
     rank is empty for OTHER. Calls of open or unknown deals count in n_calls only.
     """
     tracks = call_tracks(ds, behaviours)
@@ -89,8 +94,8 @@ def talk_tracks(
     ]
     rows["is_other"] = rows["track"] == OTHER
     rows = rows.sort_values(
-        ["is_other", "win_rate", "n_deals", "track"],
-        ascending=[True, False, False, True],
+        ["is_other", "ci_low", "win_rate", "n_deals", "track"],
+        ascending=[True, False, False, False, True],
         kind="stable",
         na_position="last",
     ).reset_index(drop=True)

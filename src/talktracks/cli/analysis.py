@@ -113,6 +113,9 @@ def _analyze(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     print(summary.message)
+    for line in (summary.headline, summary.model_note, summary.top_performers_message):
+        if line:
+            print(line)
     print(
         f"{summary.n_calls_analysed} calls analysed ({summary.n_calls_unlinked} unlinked), "
         f"{summary.n_deals_with_calls} deals ({summary.n_won} won, {summary.n_lost} lost, "
