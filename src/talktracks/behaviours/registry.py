@@ -65,6 +65,7 @@ TRUSTED_TYPES: list[str] = [
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.pipeline.FeatureUnion",
     "sklearn.svm._classes.LinearSVC",
+    "talktracks.behaviours.features.AmountFeatures",
     "talktracks.behaviours.features.CachedTfidfVectorizer",
     "talktracks.behaviours.features.TrackerFeatures",
     "talktracks.behaviours.features.normalise_text",
