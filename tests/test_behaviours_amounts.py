@@ -15,6 +15,7 @@ from talktracks.behaviours.registry import MODEL_FILE, ModelRegistry
 from talktracks.errors import ModelHashMismatch
 from test_behaviours_registry import save
 from test_behaviours_support import small_model
+from test_behaviours_training import env  # noqa: F401  (fixture)
 
 # (utterance, the words of the figure, value, kind, target or None for "don't care")
 SPOKEN = [
@@ -154,3 +155,34 @@ def test_model_of_the_new_kind_holds_amount_features_and_refuses_tampering(tmp_p
     path.write_bytes(bytes(data))
     with pytest.raises(ModelHashMismatch, match="does not match"):
         ModelRegistry(copy).load(version)
+
+
+def test_independent_set_is_reported_beside_the_held_out_set_and_never_trains(
+    env,  # noqa: F811  (the fixture imported above)
+    capsys,
+) -> None:
+    """`talktracks evaluate` and the model card report the independent set; a training text
+    that is also in it is dropped from training, as held-out texts are."""
+    from talktracks import config
+    from talktracks.behaviours.retraining import retrain
+    from talktracks.cli import main
+    from test_behaviours_support import small_rows, write_rows
+
+    independent = list(small_rows(5, 2))
+    write_rows(env["data"] / "independent" / "calls.jsonl", independent)
+    result = retrain(promote=True, settings=config.get_settings())
+    assert result.candidate.independent is not None
+    assert result.candidate.independent.rows == len(independent)
+    registry = ModelRegistry.under(env["models"])
+    card = registry.card(result.version)
+    assert card["independent"]["rows"] == len(independent)
+    assert "never used" in card["independent"]["note"]
+    md = (registry.root / result.version / "MODEL_CARD.md").read_text()
+    assert "## Independent evaluation set" in md
+    held_keys = {r.text.casefold() for r in independent}
+    assert not any(r.text.casefold() in held_keys for r in result.candidate.data.train)
+    capsys.readouterr()
+    assert main(["evaluate"]) == 0
+    out = capsys.readouterr().out
+    assert "held-out set" in out and "independent set" in out
+    assert f"{len(independent)} utterances" in out
