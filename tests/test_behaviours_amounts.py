@@ -186,3 +186,51 @@ def test_independent_set_is_reported_beside_the_held_out_set_and_never_trains(
     out = capsys.readouterr().out
     assert "held-out set" in out and "independent set" in out
     assert f"{len(independent)} utterances" in out
+
+
+def test_subword_classifier_round_trips_and_a_tampered_subword_file_is_refused(tmp_path) -> None:
+    """The fastText part of a behaviour is saved beside model.skops, hash-checked, and gives
+    the same tags after loading; a changed byte in it is refused with both hashes named."""
+    from talktracks.behaviours.card import build_card
+    from talktracks.behaviours.data import TrainingData
+    from talktracks.behaviours.evaluation import evaluate
+    from talktracks.behaviours.registry import subword_file
+    from talktracks.behaviours.subword import SubwordClassifier
+    from talktracks.behaviours.taxonomy import load_patterns, load_taxonomy
+    from talktracks.behaviours.training import fit_model
+    from test_behaviours_support import repo_rows, small_rows
+
+    taxonomy = load_taxonomy()
+    rows = list(small_rows(0))
+    model, reports = fit_model(
+        rows, taxonomy, load_patterns(taxonomy=taxonomy), folds=3, subwords=False
+    )
+    b = "referral_request"
+    eligible = [r for r in rows if b in r.labels and taxonomy[b].eligible(r.speaker)]
+    tracked = model.track([r.text for r in eligible], [r.speaker for r in eligible])
+    model.subwords[b] = SubwordClassifier().fit(tracked, [r.labels[b] for r in eligible])
+    texts = ["Know anyone else who'd want a quote?", "see you thursday", "it's $49 a month"]
+    speakers = ["rep", "rep", "rep"]
+    _, before = model.probabilities(model.track(texts, speakers))
+    heldout = list(repo_rows("test")[:40])
+    card = build_card(
+        model=model,
+        reports=reports,
+        heldout=evaluate(model, heldout),
+        data=TrainingData(train=rows, heldout=heldout, sources=[{"source": "test", "rows": 1}]),
+    )
+    registry = ModelRegistry(tmp_path / "behaviours")
+    version = registry.save(model, card)
+    assert subword_file(b) in registry.versions()[version]["files"]
+    loaded = registry.load(version)
+    assert set(loaded.subwords) == {b}
+    _, after = loaded.probabilities(loaded.track(texts, speakers))
+    np.testing.assert_allclose(after[b], before[b])
+    assert loaded.tag(texts, speakers) == model.tag(texts, speakers)
+    path = registry.root / version / subword_file(b)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelHashMismatch, match="does not match") as err:
+        registry.load(version)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)

@@ -58,7 +58,10 @@ def build_card(
             "keyword-tracker match counts and question/number/currency flags + spoken-amount "
             "features (kind, offer or other, how-much questions; amounts.py)",
             "classifier": "LinearSVC(C=1, class_weight=balanced) calibrated by "
-            "CalibratedClassifierCV(method=sigmoid, cv=5, ensemble=False), one per behaviour",
+            "CalibratedClassifierCV(method=sigmoid, cv=5, ensemble=False), one per behaviour; "
+            "averaged with a fastText subword classifier for "
+            + (", ".join(sorted(model.subwords)) or "no behaviour")
+            + " (chosen per behaviour by CV F1 on training data)",
             "thresholds": "per behaviour (model, rule), chosen by 5-fold CV F1 on training data",
         },
         "behaviours": behaviours,

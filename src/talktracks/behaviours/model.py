@@ -91,6 +91,7 @@ class BehaviourModel:
         classifiers: dict[str, CalibratedClassifierCV],
         thresholds: dict[str, Thresholds],
         version: str = "unsaved",
+        subwords: dict[str, Any] | None = None,
     ) -> None:
         self.taxonomy = taxonomy
         self.patterns = patterns
@@ -98,6 +99,8 @@ class BehaviourModel:
         self.classifiers = classifiers
         self.thresholds = thresholds
         self.version = version
+        # Behaviour -> SubwordClassifier whose probability is averaged with the SVM's.
+        self.subwords = dict(subwords or {})
 
     @property
     def behaviours(self) -> list[str]:
@@ -108,7 +111,10 @@ class BehaviourModel:
         return self.taxonomy.filters()
 
     def pipeline(self, behaviour: str) -> Pipeline:
-        """Text in, calibrated probability out: features -> this behaviour's classifier."""
+        """Text in, calibrated probability out: features -> this behaviour's classifier.
+
+        For a behaviour in `subwords` the tag score is the average of this pipeline's
+        probability and the subword classifier's (`probabilities`)."""
         return Pipeline([("features", self.features), ("classifier", self.classifiers[behaviour])])
 
     def track(
@@ -131,7 +137,11 @@ class BehaviourModel:
     ) -> tuple[sp.csr_matrix, dict[str, np.ndarray]]:
         """The feature matrix (computed once) and each behaviour's calibrated probabilities."""
         X = self._transform(tracked)
-        return X, {b: self.classifiers[b].predict_proba(X)[:, 1] for b in self.behaviours}
+        probs = {b: self.classifiers[b].predict_proba(X)[:, 1] for b in self.behaviours}
+        for b, sub in self.subwords.items():
+            if b in probs:
+                probs[b] = (probs[b] + sub.predict_proba(tracked)[:, 1]) / 2
+        return X, probs
 
     def _transform(self, tracked: Sequence[TrackedText]) -> sp.csr_matrix:
         """features.transform, with its blocks stacked straight into CSR.
