@@ -7,6 +7,7 @@ Layout:
       <version>/model.skops   features, classifiers, thresholds (skops, never pickle)
       <version>/taxonomy.json, patterns.jsonl   the taxonomy and trackers it was trained with
       <version>/model_card.json, MODEL_CARD.md
+      <version>/subword-<behaviour>.bin   fastText subword models (fastText's own format)
 
 Loading checks every file against the SHA-256 in registry.json before reading it, and skops
 loads with an explicit list of trusted types, so a swapped, tampered or foreign model file is
