@@ -69,6 +69,58 @@ def call_corpus(n: int, seed: int) -> list[tuple[str, str, float]]:
     return [rng.choice(turns) for _ in range(n)]
 
 
+def sample_calls() -> list[tuple[str, list[tuple[str, str, float, set[str]]]]]:
+    """The ten sample calls' scripts with each turn's scripted behaviours (the truth)."""
+    import json
+
+    out = []
+    for path in sorted((ROOT / "sample_audio" / "scripts").glob("*.json")):
+        script = json.loads(path.read_text())
+        turns = [
+            (t["text"], t["speaker"], float(t["start"]), set(t["behaviours"]))
+            for t in script["turns"]
+        ]
+        out.append((script["call_id"], turns))
+    return out
+
+
+def synthetic_calls(n: int) -> list[tuple[str, list[tuple[str, str, float, set[str]]]]]:
+    """Calls of tests/synthetic.py (the planted-effect generator). Its tags are planted on
+    neutral template lines (greetings, discovery questions, "We mostly do it by hand"), none
+    of which shows a behaviour under the labelling guide, so re-tagging them, every tag is
+    wrong: the figure is the false-tag rate on behaviour-free call talk."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from synthetic import generate
+
+    syn = generate(3, n_deals=max(1, n // 3), n_reps=5)
+    utts = syn.utterances.sort_values(["call_id", "idx"])
+    out = []
+    for call_id, group in utts.groupby("call_id", sort=True):
+        turns = [
+            (str(t), str(s), float(st), set())
+            for t, s, st in zip(group["text"], group["speaker"], group["start"], strict=True)
+        ]
+        out.append((str(call_id), turns))
+    return out[:n]
+
+
+def print_per_call(model, name: str, calls) -> None:
+    from talktracks.behaviours.evaluation import per_call_precision
+
+    found = per_call_precision(model, calls)
+    tags = sum(c.tags for c in found)
+    wrong = sum(c.wrong for c in found)
+    clean = sum(1 for c in found if c.wrong == 0)
+    print(
+        f"per-call precision, {name}: {len(found)} calls, {tags / len(found):.1f} tags/call, "
+        f"{wrong} wrong of {tags} ({wrong / max(tags, 1):.1%}); {clean} calls with no wrong tag; "
+        f"{sum(c.missed for c in found)} scripted behaviours missed"
+    )
+    if len(found) <= 10:
+        for c in found:
+            print(f"  {c.call_id:<28} {c.utterances:>3} turns  {c.tags:>2} tags  {c.wrong} wrong")
+
+
 def core_speed() -> float:
     """Seconds this core takes for a 10M-step pure-Python loop: a yardstick for comparing
     the figures across machines (a recent laptop core takes about 0.4 s)."""
@@ -140,6 +192,14 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--version", help="a registered model version (default: current)")
+    parser.add_argument(
+        "--pipeline-seconds",
+        type=float,
+        default=93.9,
+        help="nightly pipeline time of the ten sample calls from bench_pipeline.py (for the "
+        "tagging share)",
+    )
     args = parser.parse_args()
 
     from talktracks.behaviours.registry import load_current_model
@@ -148,7 +208,13 @@ def main() -> int:
     print(f"core yardstick: 10M-step Python loop in {core_speed():.2f} s")
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        model = load_current_model()
+        if args.version:
+            from talktracks.behaviours.registry import ModelRegistry
+            from talktracks.config import get_settings
+
+            model = ModelRegistry.under(get_settings().models_dir).load(args.version)
+        else:
+            model = load_current_model()
         print(f"model {model.version} loaded in {time.perf_counter() - t0:.1f} s")
         items = corpus(args.utterances, args.seed)
         bench_tagger(model, items[:BATCH], 1)  # warm-up: lookups, caches, first allocations
@@ -167,6 +233,20 @@ def main() -> int:
                 f"(target >= {TARGET:,}: "
                 f"{'met' if statistics.median(rates) >= TARGET else 'MISSED'})"
             )
+
+        calls = sample_calls()
+        print_per_call(model, "ten sample calls (scripts)", calls)
+        print_per_call(model, "synthetic planted-effect calls", synthetic_calls(200))
+        turns = [t for _, ts in calls for t in ts]
+        t0 = time.process_time()
+        for _, ts in calls:  # one tag() per call, as the nightly task does
+            model.tag([t[0] for t in ts], [t[1] for t in ts], [t[2] for t in ts])
+        spent = time.process_time() - t0
+        print(
+            f"nightly share: tagging the ten sample calls ({len(turns)} turns) one call at a "
+            f"time takes {spent:.3f} CPU s, {spent / args.pipeline_seconds:.2%} of their "
+            f"{args.pipeline_seconds:.1f} s pipeline time (bench_pipeline.py)"
+        )
 
         with tempfile.TemporaryDirectory() as tmp:
             store, n = build_store(Path(tmp) / "bench.db", items, args.calls)

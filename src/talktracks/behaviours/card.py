@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-from talktracks.behaviours.data import TrainingData, label_counts
+from talktracks.behaviours.data import TrainingData, data_hash, label_counts
+
+INDEPENDENT_NOTE = (
+    "written by someone who never saw the training data (data/behaviours/independent/README.md); "
+    "aggregate scores only, never used for training, thresholds, model choice or the gate"
+)
 
 LIBRARIES = ("talktracks", "spacy", "spacy-lookups-data", "scikit-learn", "skops", "numpy", "scipy")
 
@@ -29,10 +34,12 @@ def build_card(
     heldout: Any,
     data: TrainingData,
     created_at: datetime | None = None,
+    independent: Any = None,
 ) -> dict[str, Any]:
     """The card's JSON content (registry.save adds version and file hashes)."""
     created_at = created_at or datetime.now(UTC)
     held = heldout.to_dict()
+    indep = independent.to_dict() if independent is not None else None
     behaviours = {}
     for b in model.behaviours:
         spec = model.taxonomy[b]
@@ -42,14 +49,19 @@ def build_card(
             "trackers": sorted(spec.trackers),
             **reports[b].to_dict(),
             "heldout": held["behaviours"].get(b),
+            "independent": indep["behaviours"].get(b) if indep else None,
         }
     return {
         "created_at": created_at.isoformat(timespec="seconds"),
         "model": {
             "features": "word 1-2-grams + char_wb 2-5-grams (TF-IDF, sublinear, digits -> 0) + "
-            "keyword-tracker match counts and question/number/currency flags",
+            "keyword-tracker match counts and question/number/currency flags + spoken-amount "
+            "features (kind, offer or other, how-much questions; amounts.py)",
             "classifier": "LinearSVC(C=1, class_weight=balanced) calibrated by "
-            "CalibratedClassifierCV(method=sigmoid, cv=5, ensemble=False), one per behaviour",
+            "CalibratedClassifierCV(method=sigmoid, cv=5, ensemble=False), one per behaviour; "
+            "averaged with a fastText subword classifier for "
+            + (", ".join(sorted(model.subwords)) or "no behaviour")
+            + " (chosen per behaviour by CV F1 on training data)",
             "thresholds": "per behaviour (model, rule), chosen by 5-fold CV F1 on training data",
         },
         "behaviours": behaviours,
@@ -61,6 +73,11 @@ def build_card(
             "label_counts": label_counts(data.train),
         },
         "heldout": {"hash": data.heldout_hash, **held},
+        "independent": (
+            {"hash": data_hash(data.independent), **indep, "note": INDEPENDENT_NOTE}
+            if indep
+            else None
+        ),
         "library_versions": library_versions(),
     }
 
@@ -94,13 +111,24 @@ def render_markdown(card: dict[str, Any]) -> str:
             f"{h.get('tp', '-')} | {h.get('fp', '-')} | {h.get('fn', '-')} | {h.get('tn', '-')} | "
             f"{t['model']:.2f} / {t['rule']:.2f} | {cv['f1_mean']:.3f} ± {cv['f1_std']:.3f} |"
         )
-    lines += [
-        "",
-        f"Macro F1: **{_f(card['heldout'].get('macro_f1'))}**",
-        "",
-        "## Behaviours",
-        "",
-    ]
+    lines += ["", f"Macro F1: **{_f(card['heldout'].get('macro_f1'))}**", ""]
+    indep = card.get("independent")
+    if indep:
+        lines += [
+            "## Independent evaluation set",
+            "",
+            f"{indep['rows']} utterances (sha256 `{indep['hash'][:16]}`), {indep['note']}.",
+            "",
+            "| behaviour | precision | recall | F1 | TP | FP | FN | TN |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for b, h in indep["behaviours"].items():
+            lines.append(
+                f"| {b} | {_f(h['precision'])} | {_f(h['recall'])} | {_f(h['f1'])} | "
+                f"{h['tp']} | {h['fp']} | {h['fn']} | {h['tn']} |"
+            )
+        lines += ["", f"Macro F1: **{_f(indep.get('macro_f1'))}**", ""]
+    lines += ["## Behaviours", ""]
     for b, info in card["behaviours"].items():
         lines.append(f"- **{b}** ({info['speakers']}): {info['definition']}")
     td = card["training_data"]

@@ -190,6 +190,7 @@ class TrainingData:
     heldout: list[LabelledUtterance]
     sources: list[dict[str, Any]]
     dropped_heldout_overlap: int = 0
+    independent: list[LabelledUtterance] = field(default_factory=list)
 
     @property
     def train_hash(self) -> str:
@@ -216,6 +217,19 @@ def read_heldout(data_dir: Path, taxonomy: Taxonomy) -> list[LabelledUtterance]:
     return merge_labelled(read_labelled_dir(data_dir / "test", taxonomy, "seed"))
 
 
+INDEPENDENT_DIR = "independent"
+
+
+def read_independent(data_dir: Path, taxonomy: Taxonomy) -> list[LabelledUtterance]:
+    """The independent evaluation set (`<data_dir>/independent/*.jsonl`), written by someone who
+    never saw the training data. Only a finished model's aggregate scores are computed on it:
+    never training, thresholds, features, model choice or the promotion gate."""
+    folder = data_dir / INDEPENDENT_DIR
+    if not folder.is_dir():
+        return []
+    return merge_labelled(read_labelled_dir(folder, taxonomy, "seed"))
+
+
 def collect_training_data(
     taxonomy: Taxonomy,
     data_dir: Path,
@@ -224,8 +238,8 @@ def collect_training_data(
 ) -> TrainingData:
     """Repo training data + the labels table + extra label files, merged; and the held-out set.
 
-    Held-out texts never train: any training text that also appears in the held-out set is
-    dropped (and counted), whichever source it came from.
+    Held-out texts never train: any training text that also appears in the held-out set or
+    the independent evaluation set is dropped (and counted), whichever source it came from.
     """
     sources: list[dict[str, Any]] = []
     rows: list[LabelledUtterance] = []
@@ -263,10 +277,17 @@ def collect_training_data(
         )
     heldout = read_heldout(data_dir, taxonomy)
     held_keys = {text_key(r.text) for r in heldout}
+    held_keys |= {text_key(r.text) for r in read_independent(data_dir, taxonomy)}
     merged = merge_labelled(rows)
     train = [r for r in merged if text_key(r.text) not in held_keys]
     if not train:
         raise InputError(
             f"no training data: nothing under {data_dir / 'train'}, the labels table or --labels"
         )
-    return TrainingData(train, heldout, sources, dropped_heldout_overlap=len(merged) - len(train))
+    return TrainingData(
+        train,
+        heldout,
+        sources,
+        dropped_heldout_overlap=len(merged) - len(train),
+        independent=read_independent(data_dir, taxonomy),
+    )

@@ -86,3 +86,36 @@ def evaluate(model: BehaviourModel, rows: Sequence[LabelledUtterance]) -> Evalua
         pred = decided.get(b, np.zeros(len(rows), dtype=bool))
         out[b] = Confusion.of(y[known], pred[known])
     return Evaluation(rows=len(rows), behaviours=out)
+
+
+@dataclass(frozen=True)
+class CallPrecision:
+    """Tags a model puts on one call, and how many of them the truth does not have."""
+
+    call_id: str
+    utterances: int
+    tags: int
+    wrong: int
+    missed: int
+
+
+def per_call_precision(
+    model: BehaviourModel,
+    calls: Sequence[tuple[str, Sequence[tuple[str, str, float | None, set[str]]]]],
+) -> list[CallPrecision]:
+    """Per call: the tags and the wrong ones (a tag on an utterance whose truth lacks it).
+
+    `calls` are (call_id, [(text, speaker, start, true behaviours), ...]). On a call a false
+    tag costs more than a missed one (coaches stop trusting the tags), so both are counted.
+    """
+    out: list[CallPrecision] = []
+    for call_id, turns in calls:
+        found = model.tag([t[0] for t in turns], [t[1] for t in turns], [t[2] for t in turns])
+        tags = wrong = missed = 0
+        for decisions, (_, _, _, truth) in zip(found, turns, strict=True):
+            tagged = {d.behaviour for d in decisions}
+            tags += len(tagged)
+            wrong += len(tagged - truth)
+            missed += len(truth - tagged)
+        out.append(CallPrecision(call_id, len(turns), tags, wrong, missed))
+    return out

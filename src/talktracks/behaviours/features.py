@@ -24,6 +24,17 @@ from sklearn.utils.validation import check_is_fitted
 from spacy.attrs import IS_CURRENCY, LIKE_NUM, ORTH
 from spacy.tokens import Doc
 
+from talktracks.behaviours.amounts import (
+    KINDS,
+    MONEY_KINDS,
+    OFFER,
+    OTHER,
+    TARGETS,
+    Amount,
+    find_amounts,
+    how_much_questions,
+    may_hold_amount,
+)
 from talktracks.behaviours.ruler import hits
 from talktracks.behaviours.trackers import (
     TEXT_FILTERED,
@@ -301,8 +312,89 @@ class TrackerFeatures(TransformerMixin, BaseEstimator):
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(X), len(index)))
 
 
+def amounts_of(text: Any) -> tuple[list[Amount], list[tuple[str, int, int]]]:
+    """(figures, "how much" questions) of an utterance, computed once per TrackedText."""
+    if isinstance(text, TrackedText) and text.amounts is not None:
+        return text.amounts
+    s = str(text)
+    found: tuple[list[Amount], list[tuple[str, int, int]]] = (
+        (find_amounts(s), how_much_questions(s)) if may_hold_amount(s) else ([], [])
+    )
+    if isinstance(text, TrackedText):
+        text.amounts = found
+    return found
+
+
+class AmountFeatures(TransformerMixin, BaseEstimator):
+    """What the utterance's figures are and what they price (amounts.py), as 0/1 columns.
+
+    Word n-grams see "eighteen five installed" and "our bill is eighteen five" as the same
+    "<num> <num>"; these columns say a figure is money, a rate, a percentage, a duration, a
+    year or a count, and whether its words tie it to the offer or to something else (a bill,
+    a repair, an improvement), so a linear model can weigh "money for the offer" apart from
+    "money for something else". "How much" questions about time or effort get their own
+    column. Speaker crossings: a customer's figure for the offer is a budget or a competing
+    quote; a customer's other figure is context.
+    In: strings or TrackedTexts. Out: a sparse 0/1 matrix with the columns in NAMES.
+    """
+
+    NAMES = (
+        "amount",
+        *(f"kind:{k}" for k in KINDS),
+        *(f"{k}:{t}" for k in MONEY_KINDS for t in TARGETS),
+        *(f"money:{t}" for t in TARGETS),
+        "compressed",
+        "how_much:offer",
+        "how_much:other",
+        "customer:money:offer",
+        "customer:money:other",
+        "rep:money:offer",
+    )
+
+    def fit(self, X: Sequence[Any], y: Any = None) -> AmountFeatures:
+        self.feature_names_ = list(self.NAMES)
+        return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def transform(self, X: Sequence[Any]) -> sp.csr_matrix:
+        index = {name: i for i, name in enumerate(self.feature_names_)}
+        rows: list[int] = []
+        cols: list[int] = []
+        for r, x in enumerate(X):
+            found, questions = amounts_of(x)
+            if not found and not questions:
+                continue
+            on: set[str] = set()
+            speaker = x.speaker if isinstance(x, TrackedText) else None
+            for a in found:
+                on.add("amount")
+                on.add(f"kind:{a.kind}")
+                if a.kind in MONEY_KINDS:
+                    on.add(f"{a.kind}:{a.target}")
+                    on.add(f"money:{a.target}")
+                    if speaker in ("customer", "rep") and a.target in (OFFER, OTHER):
+                        on.add(f"{speaker}:money:{a.target}")
+                if a.alternative is not None:
+                    on.add("compressed")
+            for kind, _, _ in questions:
+                on.add(f"how_much:{kind}")
+            for name in on:
+                j = index.get(name)
+                if j is not None:
+                    rows.append(r)
+                    cols.append(j)
+        return sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(X), len(index))
+        )
+
+
 def make_features(
-    patterns: Sequence[dict[str, Any]], filters: dict[str, dict[str, dict[str, Any]]]
+    patterns: Sequence[dict[str, Any]],
+    filters: dict[str, dict[str, dict[str, Any]]],
+    *,
+    amounts: bool = True,
 ) -> FeatureUnion:
     """Word 1-2-grams, character 2-5-grams within words, and tracker counts, side by side.
 
@@ -336,5 +428,6 @@ def make_features(
                 ),
             ),
             ("trackers", TrackerFeatures(patterns=list(patterns), filters=filters)),
+            *([("amounts", AmountFeatures())] if amounts else []),
         ]
     )

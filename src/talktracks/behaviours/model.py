@@ -27,9 +27,10 @@ import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from talktracks.behaviours.amounts import MONEY_KINDS, OTHER
 from talktracks.behaviours.classifier import Thresholds
 from talktracks.behaviours.evidence import merged_spans, ngram_region, whole_text
-from talktracks.behaviours.features import normalise_text
+from talktracks.behaviours.features import AmountFeatures, amounts_of, normalise_text
 from talktracks.behaviours.ruler import hits
 from talktracks.behaviours.taxonomy import Taxonomy
 from talktracks.behaviours.trackers import (
@@ -90,6 +91,7 @@ class BehaviourModel:
         classifiers: dict[str, CalibratedClassifierCV],
         thresholds: dict[str, Thresholds],
         version: str = "unsaved",
+        subwords: dict[str, Any] | None = None,
     ) -> None:
         self.taxonomy = taxonomy
         self.patterns = patterns
@@ -97,6 +99,8 @@ class BehaviourModel:
         self.classifiers = classifiers
         self.thresholds = thresholds
         self.version = version
+        # Behaviour -> SubwordClassifier whose probability is averaged with the SVM's.
+        self.subwords = dict(subwords or {})
 
     @property
     def behaviours(self) -> list[str]:
@@ -107,7 +111,10 @@ class BehaviourModel:
         return self.taxonomy.filters()
 
     def pipeline(self, behaviour: str) -> Pipeline:
-        """Text in, calibrated probability out: features -> this behaviour's classifier."""
+        """Text in, calibrated probability out: features -> this behaviour's classifier.
+
+        For a behaviour in `subwords` the tag score is the average of this pipeline's
+        probability and the subword classifier's (`probabilities`)."""
         return Pipeline([("features", self.features), ("classifier", self.classifiers[behaviour])])
 
     def track(
@@ -130,7 +137,11 @@ class BehaviourModel:
     ) -> tuple[sp.csr_matrix, dict[str, np.ndarray]]:
         """The feature matrix (computed once) and each behaviour's calibrated probabilities."""
         X = self._transform(tracked)
-        return X, {b: self.classifiers[b].predict_proba(X)[:, 1] for b in self.behaviours}
+        probs = {b: self.classifiers[b].predict_proba(X)[:, 1] for b in self.behaviours}
+        for b, sub in self.subwords.items():
+            if b in probs:
+                probs[b] = (probs[b] + sub.predict_proba(tracked)[:, 1]) / 2
+        return X, probs
 
     def _transform(self, tracked: Sequence[TrackedText]) -> sp.csr_matrix:
         """features.transform, with its blocks stacked straight into CSR.
@@ -223,6 +234,9 @@ class BehaviourModel:
         if span:
             return span
         coef = self._coef(behaviour)
+        amount = self._amount_evidence(text, behaviour, coef)
+        if amount:
+            return amount
         if coef is not None and self._has_word_vectorizer:
             vectorizer, offset = self._word_vectorizer
             lo, hi = X.indptr[i], X.indptr[i + 1]
@@ -241,6 +255,38 @@ class BehaviourModel:
             if region:
                 return region
         return whole_text(str(text))
+
+    def _amount_evidence(
+        self, text: TrackedText, behaviour: str, coef: np.ndarray | None
+    ) -> tuple[int, int] | None:
+        """The words of the figure that speaks most for the tag, when the behaviour's classifier
+        weighs money figures positively (price talk): "eighteen five" in "it's eighteen five
+        installed". Offsets come from amounts.py, so they point at the words as said."""
+        if coef is None or self._amount_block is None:
+            return None
+        found, _ = amounts_of(text)
+        if not found:
+            return None
+        names, offset = self._amount_block
+        best: tuple[float, int, int] | None = None
+        for a in found:
+            if a.kind not in MONEY_KINDS or a.target == OTHER:
+                continue
+            w = coef[offset + names[f"kind:{a.kind}"]] + coef[offset + names[f"money:{a.target}"]]
+            if w > 0 and (best is None or w > best[0]):
+                best = (w, a.start, a.end)
+        return (best[1], best[2]) if best else None
+
+    @cached_property
+    def _amount_block(self) -> tuple[dict[str, int], int] | None:
+        """(column of each AmountFeatures name, the block's first column), or None."""
+        offset = 0
+        for _, transformer in self.features.transformer_list:
+            names = list(transformer.get_feature_names_out())
+            if isinstance(transformer, AmountFeatures):
+                return {n: i for i, n in enumerate(names)}, offset
+            offset += len(names)
+        return None
 
     @cached_property
     def _word_vectorizer(self) -> tuple[Any, int]:

@@ -7,6 +7,7 @@ Layout:
       <version>/model.skops   features, classifiers, thresholds (skops, never pickle)
       <version>/taxonomy.json, patterns.jsonl   the taxonomy and trackers it was trained with
       <version>/model_card.json, MODEL_CARD.md
+      <version>/subword-<behaviour>.bin   fastText subword models (fastText's own format)
 
 Loading checks every file against the SHA-256 in registry.json before reading it, and skops
 loads with an explicit list of trusted types, so a swapped, tampered or foreign model file is
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import zipfile
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from skops.io.exceptions import UntrustedTypesFoundException
 from talktracks.behaviours.card import render_markdown
 from talktracks.behaviours.classifier import Thresholds
 from talktracks.behaviours.model import BehaviourModel
+from talktracks.behaviours.subword import SubwordClassifier
 from talktracks.behaviours.taxonomy import load_patterns, taxonomy_from_dict
 from talktracks.errors import ModelHashMismatch, ModelNotFound, TalktracksError
 from talktracks.hashing import check_pinned_files, file_sha256
@@ -41,6 +44,7 @@ CARD_MD = "MODEL_CARD.md"
 REGISTRY_FILE = "registry.json"
 CURRENT_FILE = "current"
 FORMAT = 1
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 # Every type a behaviour model file may contain beyond skops' defaults. Anything else in the
 # file (a swapped-in estimator, a function reference) makes loading fail.
@@ -65,6 +69,7 @@ TRUSTED_TYPES: list[str] = [
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.pipeline.FeatureUnion",
     "sklearn.svm._classes.LinearSVC",
+    "talktracks.behaviours.features.AmountFeatures",
     "talktracks.behaviours.features.CachedTfidfVectorizer",
     "talktracks.behaviours.features.TrackerFeatures",
     "talktracks.behaviours.features.normalise_text",
@@ -74,6 +79,13 @@ TRUSTED_TYPES: list[str] = [
 
 class UntrustedModel(ModelHashMismatch):
     """A model file holds types outside TRUSTED_TYPES."""
+
+
+def subword_file(behaviour: str) -> str:
+    """The fastText file of a behaviour's subword classifier, beside model.skops."""
+    if not _SAFE_NAME.match(behaviour):  # the name becomes part of a path
+        raise TalktracksError(f"behaviour name {behaviour!r} cannot name a model file")
+    return f"subword-{behaviour}.bin"
 
 
 def new_version(data_hash: str, now: datetime | None = None) -> str:
@@ -167,6 +179,15 @@ class ModelRegistry:
         taxonomy = taxonomy_from_dict(
             json.loads(paths[TAXONOMY_FILE].read_text(encoding="utf-8")), str(paths[TAXONOMY_FILE])
         )
+        subwords = {}
+        for b in blob.get("subword", []):
+            name = subword_file(b)
+            if name not in paths:
+                raise ModelNotFound(f"behaviour model {version} has no registered {name}")
+            try:  # already hash-checked by verify()
+                subwords[b] = SubwordClassifier.load(paths[name])
+            except Exception as exc:
+                raise ModelNotFound(f"cannot load {paths[name]}: {exc}") from exc
         return BehaviourModel(
             taxonomy=taxonomy,
             patterns=load_patterns(paths[PATTERNS_FILE], taxonomy),
@@ -176,6 +197,7 @@ class ModelRegistry:
                 b: Thresholds(model=t[0], rule=t[1]) for b, t in blob["thresholds"].items()
             },
             version=version,
+            subwords=subwords,
         )
 
     def load_current(self) -> BehaviourModel:
@@ -203,17 +225,20 @@ class ModelRegistry:
             "features": model.features,
             "classifiers": model.classifiers,
             "thresholds": {b: [t.model, t.rule] for b, t in model.thresholds.items()},
+            "subword": sorted(model.subwords),
         }
         sio.dump(blob, folder / MODEL_FILE, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+        names = [MODEL_FILE, TAXONOMY_FILE, PATTERNS_FILE]
+        for b, sub in sorted(model.subwords.items()):
+            sub.save(folder / subword_file(b))
+            names.append(subword_file(b))
         (folder / TAXONOMY_FILE).write_text(
             json.dumps(model.taxonomy.to_dict(), indent=2) + "\n", encoding="utf-8"
         )
         (folder / PATTERNS_FILE).write_text(
             "".join(json.dumps(p) + "\n" for p in model.patterns), encoding="utf-8"
         )
-        files = {
-            name: file_sha256(folder / name) for name in (MODEL_FILE, TAXONOMY_FILE, PATTERNS_FILE)
-        }
+        files = {name: file_sha256(folder / name) for name in names}
         card = {"version": version, **card, "files": files}
         (folder / CARD_JSON).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         (folder / CARD_MD).write_text(render_markdown(card), encoding="utf-8")

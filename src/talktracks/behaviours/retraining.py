@@ -41,6 +41,7 @@ class Candidate:
     reports: dict[str, FitReport]
     heldout: Evaluation
     data: TrainingData
+    independent: Evaluation | None = None  # reported only; never part of the gate
 
 
 @dataclass
@@ -68,7 +69,8 @@ def train_candidate(data: TrainingData, taxonomy: Taxonomy, patterns: list[dict]
             "no held-out data (data/behaviours/test/*.jsonl): cannot judge a new model"
         )
     model, reports = fit_model(data.train, taxonomy, patterns)
-    return Candidate(model, reports, evaluate(model, data.heldout), data)
+    independent = evaluate(model, data.independent) if data.independent else None
+    return Candidate(model, reports, evaluate(model, data.heldout), data, independent)
 
 
 def register_candidate(registry: ModelRegistry, candidate: Candidate) -> str:
@@ -78,6 +80,7 @@ def register_candidate(registry: ModelRegistry, candidate: Candidate) -> str:
         reports=candidate.reports,
         heldout=candidate.heldout,
         data=candidate.data,
+        independent=candidate.independent,
     )
     return registry.save(candidate.model, card)
 

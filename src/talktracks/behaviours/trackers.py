@@ -237,12 +237,14 @@ class TrackedText(str):
     doc: Doc
     speaker: str | None
     normalised: str | None
+    amounts: Any  # amounts.find_amounts' result, once AmountFeatures has computed it
 
     def __new__(cls, text: str, doc: Doc, speaker: str | None = None) -> TrackedText:
         obj = super().__new__(cls, text)
         obj.doc = doc
         obj.speaker = speaker
         obj.normalised = None
+        obj.amounts = None
         return obj
 
 

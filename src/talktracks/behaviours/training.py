@@ -29,6 +29,7 @@ from talktracks.behaviours.data import LabelledUtterance
 from talktracks.behaviours.features import make_features
 from talktracks.behaviours.model import BehaviourModel
 from talktracks.behaviours.ruler import hits
+from talktracks.behaviours.subword import SubwordClassifier
 from talktracks.behaviours.taxonomy import Taxonomy
 from talktracks.behaviours.trackers import TRACKERS, tracked_texts, tracker_pipeline
 from talktracks.errors import InputError
@@ -61,6 +62,7 @@ def fit_model(
     *,
     folds: int = CV_FOLDS,
     seed: int = 0,
+    subwords: bool = True,
 ) -> tuple[BehaviourModel, dict[str, FitReport]]:
     """Train a model on `rows`; returns it (version "unsaved") and a CV report per behaviour."""
     filters = taxonomy.filters()
@@ -71,6 +73,7 @@ def fit_model(
     X = sp.csr_matrix(features.transform(texts))
     classifiers = {}
     thresholds = {}
+    subword_models: dict[str, SubwordClassifier] = {}
     reports: dict[str, FitReport] = {}
     for behaviour in taxonomy.behaviours:
         b = behaviour.name
@@ -90,11 +93,23 @@ def fit_model(
         )
         cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
         pipe = Pipeline([("features", clone(template)), ("classifier", make_classifier())])
-        oof = cross_val_predict(pipe, [texts[i] for i in idx], y, cv=cv, method="predict_proba")[
-            :, 1
-        ]
+        rows_b = [texts[i] for i in idx]
+        oof = cross_val_predict(pipe, rows_b, y, cv=cv, method="predict_proba")[:, 1]
         t = choose_thresholds(oof, hit, y)
         pred = t.decide(oof, hit)
+        # The subword model joins (its probability averaged with the SVM's) only where the
+        # average beats the SVM alone in the same folds: chosen on training data only.
+        choice = {"ngram_only_f1": round(scores(y, pred)["f1"], 4)}
+        use_subword = False
+        if subwords:
+            sub = cross_val_predict(SubwordClassifier(), rows_b, y, cv=cv, method="predict_proba")
+            avg = (oof + sub[:, 1]) / 2
+            t_avg = choose_thresholds(avg, hit, y)
+            pred_avg = t_avg.decide(avg, hit)
+            choice["average_f1"] = round(scores(y, pred_avg)["f1"], 4)
+            if choice["average_f1"] > choice["ngram_only_f1"]:
+                use_subword, oof, t, pred = True, avg, t_avg, pred_avg
+        choice["subword"] = use_subword
         per_fold = [scores(y[test], pred[test])["f1"] for _, test in cv.split(np.zeros(len(y)), y)]
         reports[b] = FitReport(
             rows=len(idx),
@@ -106,8 +121,11 @@ def fit_model(
                 "f1_mean": round(float(np.mean(per_fold)), 4),
                 "f1_std": round(float(np.std(per_fold)), 4),
                 **{k: round(v, 4) for k, v in scores(y, pred).items()},
+                **choice,
             },
         )
+        if use_subword:
+            subword_models[b] = SubwordClassifier().fit(rows_b, y)
         classifiers[b] = make_classifier().fit(X[idx], y)
         thresholds[b] = t
     model = BehaviourModel(
@@ -116,5 +134,6 @@ def fit_model(
         features=features,
         classifiers=classifiers,
         thresholds=thresholds,
+        subwords=subword_models,
     )
     return model, reports

@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--labels",
         metavar="FILE",
         type=Path,
-        help="labelled JSONL file (default: the held-out set data/behaviours/test)",
+        help="labelled JSONL file (default: the held-out set data/behaviours/test, then the "
+        "independent set data/behaviours/independent when present)",
     )
     p.set_defaults(handler=cmd_evaluate)
 
@@ -155,6 +156,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         result.current_version,
         result.decision,
     )
+    if result.candidate.independent is not None:
+        print_evaluation(
+            result.candidate.independent,
+            result.version,
+            "the independent set (reported only, not part of the gate)",
+        )
     print(f"registered {result.version} in {settings.models_dir / 'behaviours'}")
     if result.promoted:
         print(f"promoted {result.version} to current: {result.decision.reason}")
@@ -187,7 +194,7 @@ def print_evaluation(ev: Evaluation, version: str, source: str) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from talktracks.behaviours.data import read_heldout, read_labelled_file
+    from talktracks.behaviours.data import read_heldout, read_independent, read_labelled_file
     from talktracks.behaviours.evaluation import evaluate
     from talktracks.behaviours.registry import load_current_model
 
@@ -196,10 +203,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         model = load_current_model(settings.models_dir)
     if args.labels:
         rows, source = read_labelled_file(args.labels, model.taxonomy), str(args.labels)
-    else:
-        rows = read_heldout(settings.behaviour_data_dir, model.taxonomy)
-        source = f"held-out set {settings.behaviour_data_dir / 'test'}"
-    print_evaluation(evaluate(model, rows), model.version, source)
+        print_evaluation(evaluate(model, rows), model.version, source)
+        return 0
+    data_dir = settings.behaviour_data_dir
+    rows = read_heldout(data_dir, model.taxonomy)
+    print_evaluation(evaluate(model, rows), model.version, f"held-out set {data_dir / 'test'}")
+    independent = read_independent(data_dir, model.taxonomy)
+    if independent:
+        print()
+        print_evaluation(
+            evaluate(model, independent),
+            model.version,
+            f"independent set {data_dir / 'independent'} (aggregate scores only)",
+        )
     return 0
 
 
