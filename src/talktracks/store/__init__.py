@@ -6,6 +6,7 @@ from talktracks.store.models import (
     AuditEvent,
     Base,
     Call,
+    CallSpeakers,
     Comment,
     Deal,
     Flag,
@@ -14,6 +15,7 @@ from talktracks.store.models import (
     Tag,
     User,
     Utterance,
+    VoiceSample,
 )
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Call",
+    "CallSpeakers",
     "Comment",
     "Deal",
     "Flag",
@@ -30,6 +33,7 @@ __all__ = [
     "Tag",
     "User",
     "Utterance",
+    "VoiceSample",
     "mask_url",
     "open_store",
     "shared_store",
