@@ -118,6 +118,7 @@ class VoiceDiarizer:
         centroids = {c: windows.embeddings[labels == c].mean(axis=0) for c in clusters}
         rep, method, confidence, details = self._identify_rep(centroids, windows, by_cluster)
         names = speaker_names(clusters, by_cluster, rep)
+        details["windows"] = {names[c]: int((labels == c).sum()) for c in clusters}
         words_by_speaker = {names[c]: by_cluster[c] for c in clusters}
         return Diarization(
             words_by_speaker=words_by_speaker,
