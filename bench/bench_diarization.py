@@ -116,13 +116,20 @@ def main() -> None:
     parser.add_argument("--calls", default="", help="comma-separated call id prefixes")
     parser.add_argument("--no-8k", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--extractor",
+        choices=("mfcc", "whisper"),
+        default="mfcc",
+        help="voice features: MFCC statistics (the default) or the Whisper encoder's output",
+    )
     args = parser.parse_args()
 
     from talktracks.speech import decode_channels, load_model, transcribe_channel
+    from talktracks.speech.clustering import speech_regions, speech_windows
     from talktracks.speech.diarize import VoiceDiarizer
-    from talktracks.speech.voiceprint import combine
+    from talktracks.speech.embeddings import WhisperEncoderFeatures
+    from talktracks.speech.voiceprint import combine, voice_print
     from talktracks.speech.voices import rep_voice_sample, voice_extractor
-
 
     model = load_model("embedded", "cpu", "int8", args.threads)
 
@@ -136,17 +143,32 @@ def main() -> None:
     }
     audio: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     samples = {}
+    rep_words = {}
     print("enrolling prints from each call's rep channel ...", flush=True)
     for d in scripts:
         left, right = decode_channels(SAMPLES / d["recording"])
         rep_audio, cust_audio = (left, right) if d["channels"] == "rep-left" else (right, left)
         audio[d["call_id"]] = (rep_audio, cust_audio)
-        samples[d["call_id"]] = rep_voice_sample(model, rep_audio, words(rep_audio))
+        rep_words[d["call_id"]] = words(rep_audio)
+        samples[d["call_id"]] = rep_voice_sample(model, rep_audio, rep_words[d["call_id"]])
 
     wanted = [c for c in args.calls.split(",") if c]
     conditions = ["16k", "16k no print"] + ([] if args.no_8k else ["8k"])
     totals: dict[str, list] = {c: [] for c in conditions}
-    extractor = voice_extractor(model)
+    extractor = (
+        WhisperEncoderFeatures(model.whisper, model.hash)
+        if args.extractor == "whisper"
+        else voice_extractor(model)
+    )
+    if args.extractor == "whisper":
+        # Prints must come from the extractor they are compared with.
+        for cid, (rep_audio, _) in audio.items():
+            feats = extractor.frames(rep_audio)
+            win = speech_windows(feats, speech_regions(rep_words[cid]))
+            samples[cid] = voice_print(extractor.name, win.embeddings)
+    # Warm-up: the first diarization pays for importing scipy and scikit-learn once per process.
+    first = next(iter(audio.values()))[0][: 16000 * 10]
+    VoiceDiarizer(extractor).diarize(first, words(first))
     print(
         f"{'call':24s} {'condition':13s} {'DER':>6s} {'words':>6s} {'rep':>4s} {'method':12s} {'conf':>5s} {'spk':>3s}  extra-CPU"
     )

@@ -252,3 +252,18 @@ def test_review_swap_is_audited_and_recomputes_tags_and_flags(
         coach = s.scalars(select(VoiceSample).where(VoiceSample.source == "coach")).one()
         assert (coach.call_id, coach.rep_id) == ("c01m", "rep-alex")
     store.dispose()
+
+
+def test_cli_transcribe_mono_prints_the_attributed_transcript(
+    data_settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from talktracks.cli import main
+
+    clip = mono_mix("c10-dental-aligners", tmp_path)
+    assert main(["transcribe", str(clip), "--channels", "mono"]) == 0
+    out, err = capsys.readouterr()
+    speakers = [line.split("] ", 1)[1].split(":", 1)[0].strip() for line in out.splitlines()]
+    assert set(speakers) == {"rep", "customer"}
+    intro = [line for line in out.splitlines() if "smile" in line.lower()]
+    assert intro and "     rep: " in intro[0]  # "this is Alex from Bright Smile Dental"
+    assert "mono: 2 voice(s); rep named by word cues" in err

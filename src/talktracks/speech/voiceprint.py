@@ -92,13 +92,17 @@ def match_print(
     """Which cluster's centroid is nearest the rep's print.
 
     Distances are Euclidean after dividing each dimension by `scale` (the call's own spread of
-    window embeddings), so no single feature dominates. None with fewer than two clusters.
+    window embeddings), so no single feature dominates, over the mean half of the embedding
+    only: the standard-deviation half says how much a voice varies within a window, which the
+    codec and the mix change (it put c03's rep on the wrong voice). None with fewer than two
+    clusters.
     """
     if len(centroids) < 2:
         return None
-    scale = np.where(scale > 1e-6, scale, 1.0)
+    half = len(rep_print.vector) // 2
+    scale = np.where(scale > 1e-6, scale, 1.0)[:half]
     distances = {
-        label: float(np.linalg.norm((c - rep_print.vector) / scale))
+        label: float(np.linalg.norm((c[:half] - rep_print.vector[:half]) / scale))
         for label, c in centroids.items()
     }
     ranked = sorted(distances, key=distances.__getitem__)

@@ -55,8 +55,8 @@ def save_voice_sample(
 def save_call_speakers(session: Session, call_id: str, diarization: Diarization | None) -> None:
     """Replace the call's speaker-naming row (removed for a call that is no longer mono)."""
     session.execute(delete(CallSpeakers).where(CallSpeakers.call_id == call_id))
-    if diarization is None:
-        return
+    if diarization is None or not diarization.extractor:
+        return  # a stereo call, or diarization switched off: nothing was decided
     session.add(
         CallSpeakers(
             call_id=call_id,
