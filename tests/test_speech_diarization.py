@@ -156,6 +156,10 @@ def test_one_speaker_recording_stays_one_speaker(whisper_model, real_audio_dir: 
     assert t.diarization is not None and t.diarization.n_speakers == 1
     assert {u.speaker for u in t.utterances} == {"speaker_1"}
     assert t.diarization.rep_method == "none"
+    rttm = t.diarization.rttm("jfk").splitlines()
+    assert rttm and all(
+        line.startswith("SPEAKER jfk 1 ") and " speaker_1 " in line for line in rttm
+    )
 
 
 def test_silence_and_very_short_recordings_do_not_crash(
