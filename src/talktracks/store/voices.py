@@ -7,19 +7,24 @@ from sqlalchemy.orm import Session
 
 from talktracks.speech.diarize import Diarization
 from talktracks.speech.voiceprint import VoicePrint, VoicePrintError, combine
-from talktracks.store.models import CallSpeakers, VoiceSample
+from talktracks.store.models import Call, CallSpeakers, VoiceSample
 
 
 def rep_print(session: Session, rep_id: str | None, extractor: str) -> VoicePrint | None:
     """The rep's print from their stored samples of this extractor; None without any.
 
     A sample whose hash does not match is left out (and says so in the log), never trusted.
+    The sample's own rep_id records who it was enrolled for; the call's current rep decides.
     """
     if not rep_id:
         return None
     prints = []
+    # Joined through calls: a rep id corrected in the manifest (no re-transcription) moves the
+    # call's voice sample to the right rep with it.
     for row in session.scalars(
-        select(VoiceSample).where(VoiceSample.rep_id == rep_id, VoiceSample.extractor == extractor)
+        select(VoiceSample)
+        .join(Call, Call.call_id == VoiceSample.call_id)
+        .where(Call.rep_id == rep_id, VoiceSample.extractor == extractor)
     ):
         try:
             prints.append(VoicePrint.from_json(row.extractor, row.vector, row.windows, row.sha256))
