@@ -116,3 +116,23 @@ def test_backchannel_on_the_other_channel_does_not_split_a_sentence():
         ("rep", "we install panels."),
         ("customer", "mm-hmm"),
     ]
+
+
+def test_mono_turns_split_at_speaker_changes_inside_a_segment() -> None:
+    from talktracks.speech.merge import merge_turn_words
+
+    def w(start: float, text: str) -> Word:
+        return Word(start=start, end=start + 0.3, word=f" {text}", probability=0.9)
+
+    # One Whisper segment without pauses: "so what do you | yeah | think" by two voices.
+    utterances = merge_turn_words(
+        {
+            "rep": [w(0.0, "so"), w(0.3, "what"), w(0.6, "do"), w(0.9, "you"), w(1.5, "think")],
+            "customer": [w(1.2, "yeah")],
+        }
+    )
+    assert [(u.speaker, u.text) for u in utterances] == [
+        ("rep", "so what do you"),
+        ("customer", "yeah"),
+        ("rep", "think"),
+    ]

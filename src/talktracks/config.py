@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     utterance_pause_s: float = Field(
         1.0, description="A pause this long or longer starts a new utterance."
     )
+    diarization: bool = Field(
+        True,
+        description="Split mono calls by voice and name the rep (false: every word 'unknown').",
+    )
+    diarization_max_speakers: int = Field(
+        4, ge=1, le=8, description="Most voices diarization may find in a mono call."
+    )
 
     max_attempts: int = Field(
         3,

@@ -128,11 +128,17 @@ def _call_categorical(values: Any, calls: pd.DataFrame) -> pd.Categorical:
     return pd.Categorical.from_codes(mapped, categories=categories)
 
 
+def _speakers(values: pd.Series) -> pd.Categorical:
+    """Speaker categorical; voices a mono call left unnamed (speaker_1, ...) are 'unknown'."""
+    speakers = pd.Categorical(values.to_numpy(dtype=object), categories=SPEAKERS)
+    return speakers.fillna("unknown")
+
+
 def _typed_utterances(u: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "call_id": _call_categorical(u["call_id"].to_numpy(dtype=object), calls),
-            "speaker": pd.Categorical(u["speaker"].to_numpy(dtype=object), categories=SPEAKERS),
+            "speaker": _speakers(u["speaker"]),
             "start": u["start"].to_numpy(dtype=float),
             "end": u["end"].to_numpy(dtype=float),
             "n_questions": u["n_questions"].fillna(0).to_numpy(dtype=np.int32),
@@ -164,7 +170,7 @@ def _typed_tags(t: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
             "call_id": _call_categorical(t["call_id"].to_numpy(dtype=object), calls),
             "utterance_id": t["utterance_id"].to_numpy(dtype=np.int64),
             "behaviour": t["behaviour"].astype(str).to_numpy(dtype=object),
-            "speaker": pd.Categorical(t["speaker"].to_numpy(dtype=object), categories=SPEAKERS),
+            "speaker": _speakers(t["speaker"]),
             "start": t["start"].to_numpy(dtype=float),
         }
     )

@@ -19,7 +19,10 @@ from talktracks.batch.plan import CallJob, apply_job
 from talktracks.config import Settings
 from talktracks.errors import RecordingNotFound, TalktracksError
 from talktracks.speech import LoadedModel, Transcript, transcribe_call
+from talktracks.speech.diarize import Diarizer
+from talktracks.speech.voices import default_diarizer, voice_extractor
 from talktracks.store import Call, Store, Utterance
+from talktracks.store.voices import rep_print, save_call_speakers, save_voice_sample
 
 # Tags a call's freshly written utterances inside the same transaction (behaviours.session_tagger).
 SessionTagger = Callable[[Session, Sequence[Utterance]], int]
@@ -108,6 +111,10 @@ def store_transcript(
             for i, u in enumerate(transcript.utterances)
         ]
         s.add_all(rows)
+        # Mono: how the voices were named; dual-channel: the rep's voice print for later.
+        save_call_speakers(s, job.call_id, transcript.diarization)
+        if transcript.rep_voice is not None and call.rep_id:
+            save_voice_sample(s, job.call_id, call.rep_id, transcript.rep_voice, "dual_channel")
         n_tags = 0
         if tagger is not None and rows:
             s.flush()  # the tag rows need the utterance ids
@@ -121,6 +128,14 @@ def store_transcript(
     )
 
 
+def _diarizer(store: Store, job: CallJob, model: LoadedModel, settings: Settings) -> Diarizer:
+    """The mono-call diarizer, holding the enrolled print of the call's rep if there is one."""
+    extractor = voice_extractor(model)
+    with store.session() as s:
+        enrolled = rep_print(s, job.rep_id, extractor.name)
+    return default_diarizer(model, settings, enrolled)
+
+
 def process_call(
     store: Store,
     job: CallJob,
@@ -132,7 +147,14 @@ def process_call(
     if job.content_hash is None or not job.recording.is_file():
         return record_failure(store, job, f"recording not found: {job.recording}")
     try:
-        transcript = transcribe_call(job.recording, job.channels, model, settings)
+        transcript = transcribe_call(
+            job.recording,
+            job.channels,
+            model,
+            settings,
+            diarizer=_diarizer(store, job, model, settings),
+            enrol_rep_voice=job.channels != "mono" and bool(job.rep_id),
+        )
     except RecordingNotFound as exc:
         return record_failure(store, job, str(exc))
     except TalktracksError as exc:

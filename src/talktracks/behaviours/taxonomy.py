@@ -28,9 +28,10 @@ def speaker_allowed(rule: str, speaker: str | None) -> bool:
     """Whether `speaker` passes a rep/customer/anyone rule.
 
     "unknown" (mono calls, where nobody knows who spoke) passes every rule: refusing it would
-    make every behaviour invisible on mono calls, and the classifier still has to agree.
+    make every behaviour invisible on mono calls, and the classifier still has to agree. So do
+    speaker_1, speaker_2, ...: voices diarization told apart but could not name.
     """
-    return rule == "anyone" or speaker in (None, "unknown") or speaker == rule
+    return rule == "anyone" or speaker not in ("rep", "customer") or speaker == rule
 
 
 @dataclass(frozen=True)

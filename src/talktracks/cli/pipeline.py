@@ -210,6 +210,14 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         f"{t.processing_seconds:.1f} s to transcribe",
         file=sys.stderr,
     )
+    if t.diarization is not None:
+        d = t.diarization
+        named = (
+            f"rep named by {d.rep_method.replace('_', ' ')} (confidence {d.rep_confidence:.2f})"
+            if d.rep_method != "none"
+            else "rep not named (no voice print, word cues inconclusive)"
+        )
+        print(f"-- mono: {d.n_speakers} voice(s); {named}", file=sys.stderr)
     return 0
 
 

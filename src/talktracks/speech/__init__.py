@@ -1,7 +1,8 @@
 """Speech: recordings in, speaker-attributed utterances out.
 
 decode_channels -> transcribe_channel per channel -> merge_channel_words, wrapped by
-transcribe_call; load_model resolves, verifies and caches the Whisper model.
+transcribe_call (mono: VoiceDiarizer splits words by voice and names the rep);
+load_model resolves, verifies and caches the Whisper model.
 """
 
 import os
@@ -17,7 +18,7 @@ from talktracks.speech.audio import (
     decode_channels,
     probe_channels,
 )
-from talktracks.speech.diarize import Diarizer, NullDiarizer
+from talktracks.speech.diarize import Diarization, Diarizer, NullDiarizer, VoiceDiarizer
 from talktracks.speech.merge import join_words, merge_channel_words
 from talktracks.speech.model import (
     EMBEDDED_HASHES,
@@ -39,12 +40,14 @@ __all__ = [
     "EMBEDDED_HASHES",
     "SAMPLE_RATE",
     "SPEAKERS",
+    "Diarization",
     "Diarizer",
     "LoadedModel",
     "NullDiarizer",
     "ResolvedModel",
     "Transcript",
     "Utterance",
+    "VoiceDiarizer",
     "Word",
     "content_hash",
     "decode_channels",

@@ -39,6 +39,34 @@ def merge_channel_words(
     return utterances
 
 
+def merge_turn_words(
+    words_by_speaker: dict[str, list[Word]], pause_s: float = 1.0
+) -> list[Utterance]:
+    """Utterances of a single track whose words were attributed to speakers (mono calls).
+
+    Unlike merge_channel_words, a speaker change ends the utterance: on one track the voices
+    take turns, so the words between two of A's words that B said split A's sentence, and a
+    Whisper segment spanning both voices becomes two utterances. Pauses and sentence ends cut
+    as usual.
+    """
+    labelled = sorted(
+        ((w.start, speaker, w) for speaker, words in words_by_speaker.items() for w in words),
+        key=lambda item: item[0],
+    )
+    utterances: list[Utterance] = []
+    current: list[Word] = []
+    current_speaker = ""
+    for _, speaker, word in labelled:
+        if current and (speaker != current_speaker or _starts_new(current[-1], word, pause_s)):
+            utterances.append(_utterance(current_speaker, current))
+            current = []
+        current.append(word)
+        current_speaker = speaker
+    if current:
+        utterances.append(_utterance(current_speaker, current))
+    return utterances
+
+
 def _starts_new(previous: Word, word: Word, pause_s: float) -> bool:
     return word.start - previous.end >= pause_s - _EPSILON or ends_sentence(previous.word)
 

@@ -9,10 +9,11 @@ from typing import Protocol
 import numpy as np
 
 from talktracks.speech.audio import SAMPLE_RATE, decode_channels
-from talktracks.speech.diarize import Diarizer, NullDiarizer
-from talktracks.speech.merge import merge_channel_words
+from talktracks.speech.diarize import Diarization, Diarizer
+from talktracks.speech.merge import merge_channel_words, merge_turn_words
 from talktracks.speech.model import LoadedModel
 from talktracks.speech.types import Transcript, Word
+from talktracks.speech.voices import default_diarizer, rep_voice_sample
 
 CHANNEL_LAYOUTS = ("rep-left", "rep-right", "mono")
 
@@ -29,6 +30,8 @@ class SpeechSettings(Protocol):
     whisper_language: str | None
     vad_filter: bool
     utterance_pause_s: float
+    diarization: bool
+    diarization_max_speakers: int
 
 
 def transcribe_channel(
@@ -63,13 +66,16 @@ def transcribe_call(
     settings: SpeechSettings,
     *,
     diarizer: Diarizer | None = None,
+    enrol_rep_voice: bool = False,
 ) -> Transcript:
     """Transcribe one recording into speaker-attributed utterances.
 
     channels: "rep-left" (left is the rep, right the customer), "rep-right", or "mono".
     A stereo layout on a mono recording, or on a stereo file whose two channels carry the
     same signal, is transcribed as mono: speakers cannot be told apart from channels there.
-    Mono audio goes through the diarizer (default: everything "unknown").
+    Mono audio goes through the diarizer (default: speech/voices.default_diarizer, voice
+    clustering without a rep print; settings.diarization false means everything "unknown").
+    With enrol_rep_voice, a dual-channel call also returns the rep channel's voice print.
     """
     if channels not in CHANNEL_LAYOUTS:
         raise ValueError(
@@ -77,6 +83,8 @@ def transcribe_call(
         )
     started = time.perf_counter()
     decoded = decode_channels(Path(path))
+    diarization: Diarization | None
+    rep_voice = None
     duration = max(len(samples) for samples in decoded) / SAMPLE_RATE
 
     def run(audio: np.ndarray) -> tuple[list[Word], str]:
@@ -91,7 +99,12 @@ def transcribe_call(
     if channels == "mono" or len(decoded) == 1 or _same_signal(decoded[0], decoded[1]):
         mono = decoded[0] if len(decoded) == 1 else _mix_down(decoded[0], decoded[1])
         words, language = run(mono)
-        words_by_speaker = (diarizer or NullDiarizer()).assign_speakers(mono, words)
+        diarizer = diarizer or default_diarizer(model, settings)
+        diarization = diarizer.diarize(mono, words)
+        # One voice after another on one track: a speaker change ends the utterance.
+        utterances = merge_turn_words(
+            diarization.words_by_speaker, pause_s=settings.utterance_pause_s
+        )
     else:
         left, right = decoded
         rep_audio, customer_audio = (left, right) if channels == "rep-left" else (right, left)
@@ -100,8 +113,11 @@ def transcribe_call(
         words_by_speaker = {"rep": rep_words, "customer": customer_words}
         # A call has one language; trust the side that said more.
         language = rep_language if len(rep_words) >= len(customer_words) else customer_language
+        utterances = merge_channel_words(words_by_speaker, pause_s=settings.utterance_pause_s)
+        diarization = None
+        if enrol_rep_voice:
+            rep_voice = rep_voice_sample(model, rep_audio, rep_words)
 
-    utterances = merge_channel_words(words_by_speaker, pause_s=settings.utterance_pause_s)
     return Transcript(
         utterances=utterances,
         duration=duration,
@@ -109,6 +125,8 @@ def transcribe_call(
         model_name=model.name,
         model_hash=model.hash,
         processing_seconds=time.perf_counter() - started,
+        diarization=diarization,
+        rep_voice=rep_voice,
     )
 
 

@@ -7,7 +7,11 @@ editing it in place; the store serialises them as they are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from talktracks.speech.diarize import Diarization
+    from talktracks.speech.voiceprint import VoicePrint
 
 Speaker = Literal["rep", "customer", "unknown"]
 SPEAKERS: tuple[Speaker, ...] = ("rep", "customer", "unknown")
@@ -29,7 +33,8 @@ class Utterance:
     """A run of one speaker's words, ended by a speaker change, a pause or a sentence end."""
 
     speaker: str
-    """One of SPEAKERS."""
+    """One of SPEAKERS, or speaker_1, speaker_2, ... for voices of a mono call that were not
+    named (the analysis counts those as unknown)."""
     start: float
     end: float
     text: str
@@ -51,3 +56,7 @@ class Transcript:
     """SHA-256 of the model's model.bin, so every transcript can be traced to exact weights."""
     processing_seconds: float
     """Wall time of decoding and transcription."""
+    diarization: Diarization | None = None
+    """Mono calls: who spoke when, how the rep was named and how sure (None for stereo)."""
+    rep_voice: VoicePrint | None = None
+    """Dual-channel calls transcribed with enrol_rep_voice: the rep channel's voice print."""

@@ -6,6 +6,7 @@ from talktracks.store.models import (
     AuditEvent,
     Base,
     Call,
+    CallSpeakers,
     Comment,
     Deal,
     Flag,
@@ -16,6 +17,7 @@ from talktracks.store.models import (
     Tag,
     User,
     Utterance,
+    VoiceSample,
 )
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Call",
+    "CallSpeakers",
     "Comment",
     "Deal",
     "Flag",
@@ -34,6 +37,7 @@ __all__ = [
     "Tag",
     "User",
     "Utterance",
+    "VoiceSample",
     "mask_url",
     "open_store",
     "shared_store",

@@ -295,3 +295,48 @@ class AnalysisResult(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[Any] = mapped_column(JSON)
+
+
+class CallSpeakers(Base):
+    """How a mono call's voices were told apart and named: one row per diarized call.
+
+    `rep_method` is voice_print, word_cues, none (voices left as speaker_1, speaker_2, ...) or
+    coach (a reviewer swapped or named the voices); `rep_confidence` is that method's margin.
+    `centroids` keeps each voice's mean embedding so a coach's correction can enrol the rep.
+    """
+
+    __tablename__ = "call_speakers"
+
+    call_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("calls.call_id", ondelete="CASCADE"), primary_key=True
+    )
+    n_speakers: Mapped[int] = mapped_column(Integer, default=0)
+    rep_method: Mapped[str] = mapped_column(String(16), default="none")
+    rep_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    extractor: Mapped[str | None] = mapped_column(String(64))
+    centroids: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class VoiceSample(Base):
+    """One call's contribution to a rep's voice print: numbers as JSON with their SHA-256.
+
+    source is dual_channel (the rep's own channel) or coach (a reviewer confirmed which voice
+    of a mono call is the rep). A rep's print is the window-weighted mean of their samples.
+    """
+
+    __tablename__ = "voice_samples"
+    __table_args__ = (UniqueConstraint("call_id", "extractor", name="uq_voice_samples_call"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rep_id: Mapped[str] = mapped_column(String(200), index=True)
+    call_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("calls.call_id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    extractor: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[str] = mapped_column(Text)
+    windows: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

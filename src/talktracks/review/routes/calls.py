@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
+from talktracks.errors import InputError
 from talktracks.review import actions
 from talktracks.review.audio import AudioUnavailable, audio_response, recording_path
 from talktracks.review.auth import CurrentUser, current_user
@@ -99,3 +100,24 @@ def comment(
         raise HTTPException(status_code=404, detail="No such call or utterance.") from exc
     flash(request, "Comment added.")
     return _back(call_id, utterance_id)
+
+
+@router.post("/calls/{call_id}/speakers")
+def swap_speakers(
+    request: Request,
+    user: CurrentUser,
+    call_id: str,
+    rep: Annotated[str, Form(min_length=1, max_length=16)],
+) -> Response:
+    """A mono call's two voices: make voice `rep` the rep (a swap when `rep` is "customer")."""
+    from talktracks.review.speakers import swap_speakers as swap
+
+    try:
+        result = swap(store_of(request), request.app.state.settings, user.name, call_id, rep)
+    except actions.NotFound as exc:
+        raise HTTPException(status_code=404, detail="No such call.") from exc
+    except InputError as exc:
+        flash(request, str(exc))
+        return _back(call_id, None)
+    flash(request, f"Speakers swapped; {result.flags_open} open flag(s) after re-checking.")
+    return _back(call_id, None)
