@@ -51,6 +51,8 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
+        if db and parsed.query.get("uri") in ("true", "1") and db.startswith("file:"):
+            db = db[len("file:") :].split("?", 1)[0]  # an SQLite URI names its file after file:
         if db and db != ":memory:":
             parent = Path(db).parent
             # A typo in a URL must not quietly start a new, empty database somewhere else:
