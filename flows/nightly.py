@@ -26,9 +26,14 @@ from talktracks.batch import (
     register_pending,
     start_run,
 )
+from talktracks.batch.attempts import settle_interrupted
+from talktracks.batch.lease import holding
 from talktracks.batch.progress import report
+from talktracks.batch.runs import fail_run
+from talktracks.batch.worker import close_workers, shared_worker
 from talktracks.behaviours import calls_needing_tags, load_current_model, session_tagger, tag_calls
 from talktracks.config import Settings, get_settings
+from talktracks.errors import StoreWriteError
 from talktracks.speech import load_model
 from talktracks.store import shared_store
 
@@ -48,15 +53,19 @@ def _retry_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's
     retry_condition_fn=_retry_transient,
     cache_policy=NO_CACHE,
 )
-def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome:
-    model = load_model(
-        settings.whisper_model,
-        settings.whisper_device,
-        settings.whisper_compute_type,
-        settings.whisper_cpu_threads,
-    )
+def transcribe_and_store(job: CallJob, settings: Settings, run_id: int) -> CallOutcome:
+    if settings.transcribe_in_child:
+        model = shared_worker(settings)  # a recording that kills its process kills only this
+    else:
+        model = load_model(
+            settings.whisper_model,
+            settings.whisper_device,
+            settings.whisper_compute_type,
+            settings.whisper_cpu_threads,
+        )
     tagger = session_tagger(load_current_model(settings.models_dir))
-    return process_call(shared_store(settings.database_url), job, model, settings, tagger)
+    store = shared_store(settings.database_url)
+    return process_call(store, job, model, settings, tagger, run_id=run_id)
 
 
 @task(
@@ -101,23 +110,45 @@ def coaching_flags_task(settings: Settings) -> str:
 def nightly(settings: Settings | None = None) -> RunSummary:
     settings = settings or get_settings()
     store = shared_store(settings.database_url)
-    run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
+    # One nightly per store; the lease is taken before anything is written.
+    with holding(store, "nightly", settings.lease_ttl_s) as lease:
+        settle_interrupted(store, settings.max_attempts)  # calls a killed process was on
+        run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
+        lease.set_run(run_id)
+        try:
+            return _nightly_run(settings, store, run_id, lease)
+        except StoreWriteError as exc:
+            # The database takes no more writes: stop here; stored calls stay as they were.
+            return fail_run(store, run_id, str(exc))
+        finally:
+            close_workers()
+
+
+def _nightly_run(settings: Settings, store, run_id: int, lease) -> RunSummary:  # noqa: ANN001
     plan = plan_batch(
-        store, settings.recordings_dir, settings.manifest_path, max_attempts=settings.max_attempts
+        store,
+        settings.recordings_dir,
+        settings.manifest_path,
+        max_attempts=settings.max_attempts,
+        drop_warn_share=settings.manifest_drop_warn_share,
     )
-    register_pending(store, plan.jobs)
+    register_pending(store, plan.jobs, run_id=run_id)
     report("planned", plan)
 
     outcomes: list[CallOutcome] = []
     for job in plan.jobs:
-        state = transcribe_and_store(job, settings, return_state=True)
+        lease.check()
+        state = transcribe_and_store(job, settings, run_id, return_state=True)
         if state.is_completed():
             outcome = state.result()
-        else:  # transient errors that outlived their retries: the call fails, the batch goes on
+        else:
+            error = state.result(raise_on_failure=False)
+            if isinstance(error, StoreWriteError):
+                raise error
+            # Transient errors that outlived their retries: the call fails, the batch goes on.
             outcome = record_failure(store, job, f"failed after retries: {state.message}")
         outcomes.append(outcome)
         report("call", outcome)
-
     tags = sum(o.tags for o in outcomes)
     steps = [("tagging", tag_untagged_calls, (settings,))]
     if settings.deals_csv is not None:

@@ -1,25 +1,48 @@
-"""Process one call: decode, transcribe, and write the whole transcript in one transaction.
+"""Process one call: count the attempt, transcribe, write the whole transcript in one transaction.
 
-Errors a recording causes (missing, corrupt, not audio) are recorded on the call as `failed`
-with a readable reason and do not stop the batch. Transient errors (a locked database, an I/O
-hiccup) propagate so the orchestrator can retry them with backoff.
+The attempt is counted in its own committed transaction before the recording is decoded
+(batch.attempts), so a recording that kills the process still spends an attempt. Errors a
+recording causes (missing, corrupt, not audio, killing its worker) are recorded on the call as
+`failed` with a readable reason and do not stop the batch. Transient errors (a locked
+database, an I/O hiccup) propagate so the orchestrator can retry them with backoff. A database
+that stops accepting writes (disk full, read-only) raises StoreWriteError: the batch stops,
+and the calls keep what they had.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from talktracks.batch.attempts import begin_attempt, crash_reason, undo_attempt
 from talktracks.batch.plan import CallJob, apply_job
+from talktracks.batch.testhooks import die_if_told
+from talktracks.batch.worker import WorkerDied
 from talktracks.config import Settings
-from talktracks.errors import RecordingNotFound, TalktracksError
-from talktracks.speech import LoadedModel, Transcript, transcribe_call
-from talktracks.store import Call, Store, Utterance
+from talktracks.errors import RecordingNotFound, StoreWriteError, TalktracksError
+from talktracks.speech import LoadedModel, Transcript
+from talktracks.store import Call, Store, Utterance, mask_url
+
+# (call_id, recording, channel layout) -> Transcript; batch.worker.TranscriptionWorker is one.
+Transcriber = Callable[[str, Path, str], Transcript]
+
+# SQLite and PostgreSQL wordings of "this database takes no more writes".
+_WRITE_REFUSALS = (
+    "database or disk is full",
+    "disk full",
+    "no space left",
+    "readonly database",
+    "read-only",
+    "disk i/o error",
+    "could not extend file",
+)
 
 # Tags a call's freshly written utterances inside the same transaction (behaviours.session_tagger).
 SessionTagger = Callable[[Session, Sequence[Utterance]], int]
@@ -44,15 +67,37 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (TimeoutError, ConnectionError, InterruptedError, BlockingIOError))
 
 
+def write_refusal(exc: BaseException) -> str | None:
+    """The cause, when `exc` says the database takes no more writes (disk full, read-only)."""
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return text if any(k in text.lower() for k in _WRITE_REFUSALS) else None
+
+
+@contextmanager
+def store_writes(store: Store) -> Iterator[None]:
+    """Turn "the database takes no more writes" into one StoreWriteError line naming it."""
+    try:
+        yield
+    except OperationalError as exc:
+        cause = write_refusal(exc)
+        if cause is None:
+            raise
+        raise StoreWriteError(f"cannot write to database {mask_url(store.url)}: {cause}") from exc
+
+
 def record_failure(store: Store, job: CallJob, reason: str) -> CallOutcome:
-    """Mark the call failed with `reason` and count the attempt."""
-    with store.session() as s:
+    """Mark the call failed with `reason`; counts the attempt unless begin_attempt already did."""
+    with store_writes(store), store.session() as s:
         call = s.get(Call, job.call_id)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0, source="audio", channels=job.channels)
             s.add(call)
         call.status = "failed"
-        call.attempts = (call.attempts or 0) + 1
+        if call.attempt_started_at is None:
+            call.attempts = (call.attempts or 0) + 1
+        call.attempt_started_at = None
         call.last_error = reason
         call.content_hash = job.content_hash
         call.recording = str(job.recording)
@@ -68,7 +113,7 @@ def store_transcript(
     leave a finished call without its tags.
     """
     status = "done" if transcript.utterances else "no_speech"
-    with store.session() as s:
+    with store_writes(store), store.session() as s:
         call = s.get(Call, job.call_id)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0)
@@ -86,6 +131,7 @@ def store_transcript(
         call.processed_at = datetime.now(UTC)
         call.source = "audio"
         call.tagged_with = None  # the new utterances carry no tags until the tagger runs
+        call.attempt_started_at = None
         rows = [
             Utterance(
                 call_id=job.call_id,
@@ -121,18 +167,46 @@ def store_transcript(
     )
 
 
+def _in_process(model: LoadedModel, settings: Settings) -> Transcriber:
+    from talktracks.speech.longform import transcribe_recording
+
+    def transcribe(call_id: str, path: Path, channels: str) -> Transcript:
+        die_if_told(call_id)  # test-only; see batch.testhooks
+        return transcribe_recording(
+            path, channels, model, settings, chunk_s=settings.transcribe_chunk_s
+        )
+
+    return transcribe
+
+
 def process_call(
     store: Store,
     job: CallJob,
-    model: LoadedModel,
+    model: LoadedModel | Transcriber,
     settings: Settings,
     tagger: SessionTagger | None = None,
+    *,
+    run_id: int | None = None,
 ) -> CallOutcome:
-    """Transcribe one recording and store it; a bad recording becomes a `failed` call."""
+    """Transcribe one recording and store it; a bad recording becomes a `failed` call.
+
+    `model` is a loaded model (transcribe here) or a Transcriber such as the worker process.
+    """
+    if job.recording.is_dir():
+        return record_failure(store, job, f"{job.recording}: is a directory, not a recording file")
     if job.content_hash is None or not job.recording.is_file():
         return record_failure(store, job, f"recording not found: {job.recording}")
+    transcribe = _in_process(model, settings) if isinstance(model, LoadedModel) else model
+    with store_writes(store):
+        attempt = begin_attempt(store, job.call_id, run_id)
     try:
-        transcript = transcribe_call(job.recording, job.channels, model, settings)
+        transcript = transcribe(job.call_id, job.recording, job.channels)
+    except WorkerDied as exc:
+        with store_writes(store), store.session() as s:
+            call = s.get(Call, job.call_id)
+            call.crashes = (call.crashes or 0) + 1
+            reason = f"{crash_reason(call.crashes)} ({exc.detail}, attempt {attempt})"
+        return record_failure(store, job, reason)
     except RecordingNotFound as exc:
         return record_failure(store, job, str(exc))
     except TalktracksError as exc:
@@ -141,8 +215,14 @@ def process_call(
         return record_failure(store, job, f"{job.recording.name}: out of memory while transcribing")
     except Exception as exc:
         if is_transient(exc):
+            undo_attempt(store, job.call_id)
             raise
         # Anything else a recording triggers inside the decoder or model is that recording's
         # failure, not the batch's: keep the reason, keep going.
         return record_failure(store, job, f"{job.recording.name}: {type(exc).__name__}: {exc}")
-    return store_transcript(store, job, transcript, tagger)
+    try:
+        return store_transcript(store, job, transcript, tagger)
+    except Exception as exc:
+        if is_transient(exc):
+            undo_attempt(store, job.call_id)  # the retry counts it again
+        raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 
 from talktracks.batch.plan import BatchPlan
 from talktracks.batch.process import CallOutcome
@@ -28,9 +28,13 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
     database: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    """Why the run stopped, when status is 'failed'."""
 
     def lines(self) -> list[str]:
         """The human-readable summary the CLI prints."""
+        if self.status == "failed":
+            return [f"run {self.run_id}: failed: {self.error}"]
         out = [
             f"run {self.run_id}: {self.status}",
             f"  recordings found : {self.discovered}",
@@ -50,18 +54,79 @@ class RunSummary:
         return out
 
 
-def start_run(store: Store, kind: str = "nightly", flow_run_id: str | None = None) -> int:
-    """Open a run record; runs left 'running' by a killed process are marked 'aborted'."""
+def close_dead_runs(store: Store, kind: str = "nightly") -> list[int]:
+    """Close runs a killed process left 'running', with what they really did; returns their ids.
+
+    Call while holding the lease: then no live run can be among them. Calls record the run
+    that last worked on them, so the counts come from the calls, not from the dead process.
+    """
     with store.session() as s:
-        s.execute(
-            update(Run)
-            .where(Run.status == "running", Run.kind == kind)
-            .values(status="aborted", error="process ended before the run finished")
-        )
+        runs = list(s.scalars(select(Run).where(Run.status == "running", Run.kind == kind)))
+        for run in runs:
+            by_status = dict(
+                s.execute(
+                    select(Call.status, func.count())
+                    .where(Call.last_run_id == run.id)
+                    .group_by(Call.status)
+                ).all()
+            )
+            run.status = "aborted"
+            run.error = "the process ended before the run finished (closed by the next run)"
+            run.processed = by_status.get("done", 0) + by_status.get("no_speech", 0)
+            run.no_speech = by_status.get("no_speech", 0)
+            run.failed = by_status.get("failed", 0)
+            run.audio_seconds = float(
+                s.scalar(
+                    select(func.coalesce(func.sum(Call.duration), 0.0)).where(
+                        Call.last_run_id == run.id, Call.status.in_(("done", "no_speech"))
+                    )
+                )
+                or 0.0
+            )
+            last = s.scalar(select(func.max(Call.processed_at)).where(Call.last_run_id == run.id))
+            run.finished_at = last or run.started_at
+        return [r.id for r in runs]
+
+
+def start_run(store: Store, kind: str = "nightly", flow_run_id: str | None = None) -> int:
+    """Open a run record, after closing runs a killed process left 'running'."""
+    close_dead_runs(store, kind)
+    with store.session() as s:
         run = Run(kind=kind, status="running", flow_run_id=flow_run_id)
         s.add(run)
         s.flush()
         return run.id
+
+
+def fail_run(store: Store, run_id: int, error: str) -> RunSummary:
+    """Close the run as failed (the store refused writes); calls stay as they are.
+
+    On a full disk even this small write may be refused; the run row then stays 'running'
+    and the next start closes it with its real counts.
+    """
+    try:
+        with store.session() as s:
+            run = s.get(Run, run_id)
+            if run is not None:
+                run.status = "failed"
+                run.error = error
+                run.finished_at = datetime.now(UTC)
+    except Exception:  # noqa: BLE001 - the error we report is the first one
+        error += "; the run record could not be closed either (the next run closes it)"
+    return RunSummary(
+        run_id=run_id,
+        status="failed",
+        discovered=0,
+        processed=0,
+        skipped=0,
+        failed=0,
+        no_speech=0,
+        left_failed=0,
+        audio_seconds=0.0,
+        wall_seconds=0.0,
+        database=mask_url(store.url),
+        error=error,
+    )
 
 
 def finish_run(
@@ -79,7 +144,9 @@ def finish_run(
         run = s.get(Run, run_id)
         assert run is not None, f"run {run_id} vanished"
         run.finished_at = datetime.now(UTC)
-        run.status = "completed" if not failures else "completed_with_failures"
+        # A deals import that failed is a failed part of the run, like a failed call.
+        deals_failed = (extra or {}).get("deals", "").startswith("FAILED")
+        run.status = "completed" if not failures and not deals_failed else "completed_with_failures"
         run.discovered = plan.discovered
         run.processed = len(done)
         run.skipped = len(plan.skipped)

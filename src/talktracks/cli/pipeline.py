@@ -63,11 +63,13 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     if args.recordings is not None and args.manifest is None:
         settings = settings.model_copy(update={"manifest": None})
     # Fail fast, before Prefect starts: bad DB URL, malformed manifest, tampered model.
+    from talktracks.batch.lease import check_free
     from talktracks.ingest.manifest import read_manifest
     from talktracks.speech import resolve_model
     from talktracks.store import open_store
 
-    open_store(settings.database_url)
+    # Another nightly on this store: say who, before Prefect starts (exit 3).
+    check_free(open_store(settings.database_url))
     if settings.manifest_path is not None:
         read_manifest(settings.manifest_path)
     resolve_model(settings.whisper_model)
@@ -103,12 +105,16 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         summary = nightly(settings)
     if bar is not None:
         bar.close()
+    if summary.status == "failed":
+        from talktracks.errors import StoreWriteError
+
+        raise StoreWriteError(f"run {summary.run_id} failed: {summary.error}")
     print("\n".join(summary.lines()))
     print(f"  data directory   : {settings.data_dir.resolve()}")
     report = (settings.data_dir / "analysis" / "report.html").resolve()
     if report.exists():
         print(f"  report           : {report}")
-    return 0
+    return 0 if summary.status == "completed" else 1
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
