@@ -25,8 +25,14 @@ def crash_reason(crashes: int) -> str:
     )
 
 
-def begin_attempt(store: Store, call_id: str, run_id: int | None = None) -> int:
-    """Count an attempt and record its start, committed before any decoding; returns the count."""
+def begin_attempt(
+    store: Store, call_id: str, run_id: int | None = None, content_hash: str | None = None
+) -> int:
+    """Count an attempt and record its start, committed before any decoding; returns the count.
+
+    The content hash is recorded too: the attempt is on this content, so a crash is not taken
+    for "the file changed" next time (which would hand out fresh attempts forever).
+    """
     with store.session() as s:
         call = s.get(Call, call_id)
         if call is None:  # process_call on a job that was never registered (a notebook)
@@ -34,6 +40,7 @@ def begin_attempt(store: Store, call_id: str, run_id: int | None = None) -> int:
             s.add(call)
         call.attempts = (call.attempts or 0) + 1
         call.attempt_started_at = datetime.now(UTC)
+        call.content_hash = content_hash
         if run_id is not None:
             call.last_run_id = run_id
         return call.attempts

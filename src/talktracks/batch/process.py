@@ -198,7 +198,7 @@ def process_call(
         return record_failure(store, job, f"recording not found: {job.recording}")
     transcribe = _in_process(model, settings) if isinstance(model, LoadedModel) else model
     with store_writes(store):
-        attempt = begin_attempt(store, job.call_id, run_id)
+        attempt = begin_attempt(store, job.call_id, run_id, job.content_hash)
     try:
         transcript = transcribe(job.call_id, job.recording, job.channels)
     except WorkerDied as exc:
