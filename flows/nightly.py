@@ -18,6 +18,7 @@ from talktracks.batch import (
     CallJob,
     CallOutcome,
     RunSummary,
+    as_store_write_error,
     finish_run,
     is_transient,
     plan_batch,
@@ -29,7 +30,7 @@ from talktracks.batch import (
 from talktracks.batch.attempts import settle_interrupted
 from talktracks.batch.lease import holding
 from talktracks.batch.progress import report
-from talktracks.batch.runs import fail_run
+from talktracks.batch.runs import fail_run, free_reserve, reserve_space
 from talktracks.batch.worker import close_workers, shared_worker
 from talktracks.behaviours import calls_needing_tags, load_current_model, session_tagger, tag_calls
 from talktracks.config import Settings, get_settings
@@ -115,12 +116,17 @@ def nightly(settings: Settings | None = None) -> RunSummary:
         settle_interrupted(store, settings.max_attempts)  # calls a killed process was on
         run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
         lease.set_run(run_id)
+        reserve = reserve_space(store)
         try:
             return _nightly_run(settings, store, run_id, lease)
-        except StoreWriteError as exc:
+        except Exception as exc:
+            stop = as_store_write_error(store, exc)
+            if stop is None:
+                raise
             # The database takes no more writes: stop here; stored calls stay as they were.
-            return fail_run(store, run_id, str(exc))
+            return fail_run(store, run_id, str(stop), reserve)
         finally:
+            free_reserve(reserve)
             close_workers()
 
 

@@ -75,6 +75,16 @@ def write_refusal(exc: BaseException) -> str | None:
     return text if any(k in text.lower() for k in _WRITE_REFUSALS) else None
 
 
+def as_store_write_error(store: Store, exc: BaseException) -> StoreWriteError | None:
+    """`exc` as a one-line StoreWriteError when it means the store takes no more writes."""
+    if isinstance(exc, StoreWriteError):
+        return exc
+    cause = write_refusal(exc)
+    if cause is None:
+        return None
+    return StoreWriteError(f"cannot write to database {mask_url(store.url)}: {cause}")
+
+
 @contextmanager
 def store_writes(store: Store) -> Iterator[None]:
     """Turn "the database takes no more writes" into one StoreWriteError line naming it."""

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from talktracks.batch.plan import BatchPlan
 from talktracks.batch.process import CallOutcome
 from talktracks.store import Call, Run, Store, mask_url
+
+_RESERVE_BYTES = 1 << 20
+_RESERVE_NAME = ".talktracks-run-reserve"
+
+
+def reserve_space(store: Store) -> Path | None:
+    """Set aside 1 MiB beside a SQLite file, so a run stopped by a full disk can still close
+    its run record (fail_run frees it first). None for other databases or when it cannot."""
+    if store.engine.dialect.name != "sqlite" or not store.engine.url.database:
+        return None
+    path = Path(store.engine.url.database).resolve().parent / _RESERVE_NAME
+    try:
+        with path.open("wb") as f:
+            f.write(b"\0" * _RESERVE_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    return path
+
+
+def free_reserve(reserve: Path | None) -> None:
+    if reserve is not None:
+        with contextlib.suppress(OSError):
+            reserve.unlink()
 
 
 @dataclass
@@ -98,12 +128,14 @@ def start_run(store: Store, kind: str = "nightly", flow_run_id: str | None = Non
         return run.id
 
 
-def fail_run(store: Store, run_id: int, error: str) -> RunSummary:
+def fail_run(store: Store, run_id: int, error: str, reserve: Path | None = None) -> RunSummary:
     """Close the run as failed (the store refused writes); calls stay as they are.
 
-    On a full disk even this small write may be refused; the run row then stays 'running'
-    and the next start closes it with its real counts.
+    The space set aside by reserve_space is freed first, so on a full disk this small write
+    still fits; if it is refused anyway the run row stays 'running' and the next start
+    closes it with its real counts.
     """
+    free_reserve(reserve)
     try:
         with store.session() as s:
             run = s.get(Run, run_id)
