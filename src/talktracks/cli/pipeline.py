@@ -118,7 +118,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from talktracks.speech import load_model, probe_channels, transcribe_call
+    from talktracks.speech import load_model, probe_channels
+    from talktracks.speech.longform import transcribe_recording
 
     settings = settings_from(args)
     channels = args.channels or ("rep-left" if probe_channels(args.file) >= 2 else "mono")
@@ -128,7 +129,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         settings.whisper_compute_type,
         settings.whisper_cpu_threads,
     )
-    t = transcribe_call(args.file, channels, model, settings)
+    t = transcribe_recording(
+        args.file, channels, model, settings, chunk_s=settings.transcribe_chunk_s
+    )
     for u in t.utterances:
         print(f"[{_clock(u.start)} - {_clock(u.end)}] {u.speaker:>8}: {u.text}")
     print(
