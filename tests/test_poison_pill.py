@@ -134,3 +134,18 @@ def test_orchestrator_killed_mid_call_spends_the_attempt_and_is_closed_next_star
     assert [r.status for r in runs] == ["aborted", "aborted", "completed"]
     # Closed with real counts: each dead run transcribed its new call and lost the poison.
     assert [(r.processed, r.failed) for r in runs[:2]] == [(1, 1), (1, 1)]
+
+
+def test_worker_memory_limit_ends_the_worker_not_the_caller(real_audio_dir):
+    """A worker over its address-space limit dies; the caller gets WorkerDied and goes on."""
+    import pytest
+
+    from talktracks.batch.worker import TranscriptionWorker, WorkerDied
+    from talktracks.config import Settings
+
+    worker = TranscriptionWorker(Settings(worker_memory_limit_mb=400, whisper_cpu_threads=1))
+    try:
+        with pytest.raises(WorkerDied, match="worker exited with status 1"):
+            worker("jfk", real_audio_dir / "jfk.flac", "mono")
+    finally:
+        worker.close()
