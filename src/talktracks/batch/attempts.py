@@ -55,20 +55,20 @@ def undo_attempt(store: Store, call_id: str) -> None:
             call.attempt_started_at = None
 
 
-def record_crash(call: Call, max_attempts: int, detail: str = "") -> None:
+def record_crash(call: Call) -> None:
     """Inside the caller's transaction: the attempt on `call` ended with its process."""
     call.crashes = (call.crashes or 0) + 1
     call.attempt_started_at = None
-    call.last_error = crash_reason(call.crashes) + detail
-    # Out of attempts: failed for good (until requeued). Otherwise failed, and retried by the
-    # next run like any failure.
+    call.last_error = crash_reason(call.crashes)
+    # Failed like any failure: the planner retries it while attempts < max_attempts (last in
+    # the batch), and leaves it failed after that until `talktracks requeue`.
     call.status = "failed"
 
 
-def settle_interrupted(store: Store, max_attempts: int) -> list[str]:
+def settle_interrupted(store: Store) -> list[str]:
     """Close attempts whose process died (call while holding the lease); returns their call ids."""
     with store.session() as s:
         calls = list(s.scalars(select(Call).where(Call.attempt_started_at.is_not(None))))
         for call in calls:
-            record_crash(call, max_attempts)
+            record_crash(call)
         return [c.call_id for c in calls]
