@@ -27,6 +27,7 @@ from talktracks.batch import (
     CallJob,
     CallOutcome,
     RunSummary,
+    as_store_write_error,
     dry_run_summary,
     finish_run,
     is_transient,
@@ -36,9 +37,14 @@ from talktracks.batch import (
     register_pending,
     start_run,
 )
+from talktracks.batch.attempts import settle_interrupted
+from talktracks.batch.lease import holding
 from talktracks.batch.progress import report
+from talktracks.batch.runs import fail_run, free_reserve, reserve_space
+from talktracks.batch.worker import close_workers, shared_worker
 from talktracks.behaviours import calls_needing_tags, load_current_model, session_tagger, tag_calls
 from talktracks.config import Settings, get_settings
+from talktracks.errors import StoreWriteError
 from talktracks.speech import load_model
 from talktracks.store import shared_store
 
@@ -59,16 +65,20 @@ def _retry_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's
     retry_condition_fn=_retry_transient,
     cache_policy=NO_CACHE,
 )
-def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome | State:
+def transcribe_and_store(job: CallJob, settings: Settings, run_id: int) -> CallOutcome | State:
     started = time.perf_counter()
-    model = load_model(
-        settings.whisper_model,
-        settings.whisper_device,
-        settings.whisper_compute_type,
-        settings.whisper_cpu_threads,
-    )
+    if settings.transcribe_in_child:
+        model = shared_worker(settings)  # a recording that kills its process kills only this
+    else:
+        model = load_model(
+            settings.whisper_model,
+            settings.whisper_device,
+            settings.whisper_compute_type,
+            settings.whisper_cpu_threads,
+        )
     tagger = session_tagger(load_current_model(settings.models_dir))
-    outcome = process_call(shared_store(settings.database_url), job, model, settings, tagger)
+    store = shared_store(settings.database_url)
+    outcome = process_call(store, job, model, settings, tagger, run_id=run_id)
     seconds = time.perf_counter() - started
     logger = get_run_logger()
     if outcome.status == "failed":
@@ -126,18 +136,45 @@ def coaching_flags_task(settings: Settings) -> str:
     return str(compute_flags(shared_store(settings.database_url), settings))
 
 
-def _transcribe_all(store, jobs: list[CallJob], settings: Settings) -> list[CallOutcome]:  # noqa: ANN001
+def _transcribe_all(
+    store, jobs: list[CallJob], settings: Settings, run_id: int, lease
+) -> list[CallOutcome]:  # noqa: ANN001
     outcomes: list[CallOutcome] = []
     for job in jobs:
-        state = transcribe_and_store(job, settings, return_state=True)
+        lease.check()
+        state = transcribe_and_store(job, settings, run_id, return_state=True)
         result = state.result(raise_on_failure=False)
         if isinstance(result, CallOutcome):
             outcome = result  # done, no_speech, or a recording's failure already recorded
+        elif isinstance(result, StoreWriteError):
+            raise result  # the database takes no more writes: the run stops
         else:  # transient errors that outlived their retries: the call fails, the batch goes on
             outcome = record_failure(store, job, f"failed after retries: {state.message}")
         outcomes.append(outcome)
         report("call", outcome)
     return outcomes
+
+
+def _plan(store, settings: Settings, logger, *, dry_run: bool):  # noqa: ANN001, ANN202
+    plan = plan_batch(
+        store,
+        settings.recordings_dir,
+        settings.manifest_path,
+        max_attempts=settings.max_attempts,
+        dry_run=dry_run,
+        drop_warn_share=settings.manifest_drop_warn_share,
+    )
+    logger.info(
+        "%s: %d recordings, %d to process, %d stored, %d out of attempts",
+        settings.recordings_dir,
+        plan.discovered,
+        len(plan.jobs),
+        len(plan.skipped),
+        len(plan.left_failed),
+    )
+    for warning in plan.warnings:
+        logger.warning(warning)
+    return plan
 
 
 @flow(name="talktracks-nightly", log_prints=False, validate_parameters=False)
@@ -153,32 +190,46 @@ def nightly(
     logger = get_run_logger()
     settings = (settings or get_settings()).for_run(recordings, manifest, deals)
     store = shared_store(settings.database_url)
-    plan = plan_batch(
-        store,
-        settings.recordings_dir,
-        settings.manifest_path,
-        max_attempts=settings.max_attempts,
-        dry_run=dry_run,
-    )
-    logger.info(
-        "%s: %d recordings, %d to process, %d stored, %d out of attempts",
-        settings.recordings_dir,
-        plan.discovered,
-        len(plan.jobs),
-        len(plan.skipped),
-        len(plan.left_failed),
-    )
-    for warning in plan.warnings:
-        logger.warning(warning)
     if dry_run:
-        summary = dry_run_summary(store, plan)
+        summary = dry_run_summary(store, _plan(store, settings, logger, dry_run=True))
         create_markdown_artifact(summary.markdown(), key=SUMMARY_ARTIFACT_KEY)
         return summary
 
-    run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
-    register_pending(store, plan.jobs)
+    # One nightly per store; the lease is taken before anything is written.
+    with holding(store, "nightly", settings.lease_ttl_s) as lease:
+        settle_interrupted(store, settings.max_attempts)  # calls a killed process was on
+        run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
+        lease.set_run(run_id)
+        reserve = reserve_space(store)
+        try:
+            summary = _nightly_run(settings, store, run_id, lease, logger)
+        except Exception as exc:
+            stop = as_store_write_error(store, exc)
+            if stop is None:
+                raise
+            # The database takes no more writes: stop here; stored calls stay as they were.
+            summary = fail_run(store, run_id, str(stop), reserve)
+        finally:
+            free_reserve(reserve)
+            close_workers()
+    create_markdown_artifact(
+        summary.markdown(), key=SUMMARY_ARTIFACT_KEY, description=summary.problem()
+    )
+    if summary.ok:
+        logger.info("run %d completed: %d transcribed", summary.run_id, summary.processed)
+        return summary
+    # Failed, not a custom-named Completed: automations, the UI and `--state Failed` filters
+    # key on the state type. Flow retries stay off, so Prefect never re-runs the whole batch;
+    # failed calls are retried by the next night's plan (attempt limit).
+    logger.error("run %d: %s", summary.run_id, summary.problem())
+    return Failed(message=summary.problem(), data=summary)
+
+
+def _nightly_run(settings: Settings, store, run_id: int, lease, logger) -> RunSummary:  # noqa: ANN001
+    plan = _plan(store, settings, logger, dry_run=False)
+    register_pending(store, plan.jobs, run_id=run_id)
     report("planned", plan)
-    outcomes = _transcribe_all(store, plan.jobs, settings)
+    outcomes = _transcribe_all(store, plan.jobs, settings, run_id, lease)
 
     tags = sum(o.tags for o in outcomes)
     steps = [("tagging", tag_untagged_calls)]
@@ -197,15 +248,4 @@ def nightly(
             failed_steps[name] = extra[name] = f"FAILED: {state.message}"
             logger.error("%s: %s", name, extra[name])
     extra["tagging"] = f"{tags} tags on new calls; catch-up: {extra['tagging']}"
-    summary = finish_run(store, run_id, plan, outcomes, extra=extra, failed_steps=failed_steps)
-    create_markdown_artifact(
-        summary.markdown(), key=SUMMARY_ARTIFACT_KEY, description=summary.problem()
-    )
-    if summary.ok:
-        logger.info("run %d completed: %d transcribed", summary.run_id, summary.processed)
-        return summary
-    # Failed, not a custom-named Completed: automations, the UI and `--state Failed` filters
-    # key on the state type. Flow retries stay off, so Prefect never re-runs the whole batch;
-    # failed calls are retried by the next night's plan (attempt limit).
-    logger.error("run %d: %s", summary.run_id, summary.problem())
-    return Failed(message=summary.problem(), data=summary)
+    return finish_run(store, run_id, plan, outcomes, extra=extra, failed_steps=failed_steps)

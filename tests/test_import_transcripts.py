@@ -92,6 +92,10 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     ),
     "duplicate call_id": (json.dumps(call("good-1")).encode(), "already appears on line 1"),
     "non-UTF-8": (b'{"call_id": "b10", "text": "caf\xe9"}', "not valid UTF-8"),
+    "utterance over the length limit": (
+        json.dumps(call("b11", utterances=[utterance(text="price " * 200_000)])).encode(),
+        "utterances[0]: text is 1,200,000 characters, over the limit of 20,000",
+    ),
 }
 
 
@@ -161,7 +165,9 @@ def test_each_invalid_line_is_rejected_with_its_reason(
     assert (
         len(lines) == 1 and lines[0].startswith(f"{path}:2: rejected: ") and reason in lines[0]
     ), lines
-    assert rejects_path_for(path).read_bytes() == raw + b"\n"
+    [record] = [json.loads(x) for x in rejects_path_for(path).read_bytes().splitlines()]
+    assert record["line"] == 2 and reason in record["reason"]
+    assert record["text"] == raw.decode("utf-8", errors="replace")
     assert "imported 1 calls" in captured.out
     assert counts(env, "good-1")[0] == 3
 
@@ -221,3 +227,33 @@ def test_stale_rejects_file_is_removed(env: Store, tmp_path: Path) -> None:
     rejects_path_for(path).write_text("old\n")
     assert import_transcripts(env, path).rejects_path is None
     assert not rejects_path_for(path).exists()
+
+
+def test_import_over_an_audio_call_is_refused_unless_replace(env: Store, tmp_path: Path, capsys):
+    with env.session() as s:
+        s.add(
+            Call(
+                call_id="rec-1",
+                status="done",
+                source="audio",
+                channels="rep-left",
+                recording="/srv/calls/rec-1.ogg",
+                content_hash="ab" * 32,
+                attempts=1,
+            )
+        )
+        s.add(Utterance(call_id="rec-1", idx=0, speaker="rep", start=0, end=1, text="from audio"))
+    path = write(tmp_path / "over.jsonl", [json.dumps(call("rec-1")).encode()])
+    assert main(["import-transcripts", str(path), "--db", env.url]) == 2
+    err = capsys.readouterr().err
+    assert "call_id 'rec-1' holds a transcribed recording (/srv/calls/rec-1.ogg" in err
+    assert "--replace" in err
+    with env.session() as s:
+        assert s.get(Call, "rec-1").source == "audio"
+        assert s.scalars(select(Utterance.text).where(Utterance.call_id == "rec-1")).all() == [
+            "from audio"
+        ]
+    assert main(["import-transcripts", str(path), "--db", env.url, "--replace"]) == 0
+    with env.session() as s:
+        assert s.get(Call, "rec-1").source == "import"
+    assert counts(env, "rec-1")[0] == 3

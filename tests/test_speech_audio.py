@@ -187,3 +187,72 @@ def test_directory_is_not_a_recording(tmp_path: Path) -> None:
     folder = tmp_path / "calls.wav"
     folder.mkdir()
     assert_decode_error(folder)
+
+
+SAMPLE_AUDIO = Path(__file__).resolve().parents[1] / "sample_audio"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "c01-solar-intro.ogg",
+        "c02-solar-followup.mp3",
+        "c04-hvac-heatpump.m4a",
+        "c05-gym-membership.flac",
+        "c09-pest-control.wav",
+    ],
+)
+@pytest.mark.parametrize("keep", [0.37, 0.83])
+def test_truncated_sample_calls_are_refused_in_every_container(
+    tmp_path: Path, name: str, keep: float
+) -> None:
+    """A copy cut short decodes 'fine' in FFmpeg; each container's own evidence catches it."""
+    data = (SAMPLE_AUDIO / name).read_bytes()
+    whole = tmp_path / f"whole-{name}"
+    whole.write_bytes(data)
+    assert len(decode_channels(whole)[0]) > SAMPLE_RATE * 30  # the untouched copy is accepted
+    cut = tmp_path / f"cut-{name}"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    assert_decode_error(cut, "truncated")
+
+
+def test_truncated_faststart_m4a_compares_decoded_with_declared_length(tmp_path: Path) -> None:
+    """With its index first, a cut MP4 opens; the index's exact length gives the cut away."""
+    path = tmp_path / "fast.m4a"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("aac", rate=44100, layout="stereo")
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(stereo(20.0, 44100)), format="fltp", layout="stereo"
+        )
+        frame.sample_rate = 44100
+        for out in av.AudioResampler(format="fltp", layout="stereo", rate=44100).resample(frame):
+            container.mux(stream.encode(out))
+        container.mux(stream.encode(None))
+    assert abs(len(decode_channels(path)[0]) / SAMPLE_RATE - 20.0) < 0.1
+    data = path.read_bytes()
+    cut = tmp_path / "fast-cut.m4a"
+    cut.write_bytes(data[: len(data) // 2])
+    assert_decode_error(cut, "truncated")
+
+
+def test_more_than_two_channels_is_refused_with_the_count(tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "four.wav", np.stack([tone(1.0, SAMPLE_RATE, LOUD)] * 4))
+    assert probe_channels(path) == 4
+    assert_decode_error(path, "4 channels; only mono and two-channel recordings are supported")
+
+
+def test_directory_named_like_a_recording_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "x.wav"
+    folder.mkdir()
+    assert_decode_error(folder, "is a directory, not a recording file")
+
+
+def test_blocks_concatenate_to_the_whole_decode(tmp_path: Path) -> None:
+    from talktracks.speech.audio import iter_audio_blocks
+
+    path = write_wav(tmp_path / "long.wav", stereo(7.3, SAMPLE_RATE))
+    blocks = list(iter_audio_blocks(path, block_seconds=2.0))
+    assert [b.shape[1] for b in blocks] == [2 * SAMPLE_RATE] * 3 + [int(1.3 * SAMPLE_RATE)]
+    left, right = decode_channels(path)
+    assert np.array_equal(np.concatenate([b[0] for b in blocks]), left)
+    assert np.array_equal(np.concatenate([b[1] for b in blocks]), right)

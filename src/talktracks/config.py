@@ -85,6 +85,30 @@ class Settings(BaseSettings):
         None,
         description="Analysis output folder of the configured database; default: beside it (<data_dir>/analysis for the default one).",
     )
+    transcribe_in_child: bool = Field(
+        True,
+        description="Transcribe in a worker process, so a recording that kills its process "
+        "(out of memory, decoder crash) fails only its own call.",
+    )
+    worker_memory_limit_mb: int = Field(
+        0, description="Address-space limit of the transcription worker (MB); 0 = none."
+    )
+    transcribe_chunk_s: float = Field(
+        600.0, description="Long recordings are decoded and transcribed in chunks this long (s)."
+    )
+    lease_ttl_s: float = Field(
+        120.0,
+        description="A nightly run's lease on the store expires this long after its last "
+        "heartbeat, so a dead run on another host stops blocking new ones.",
+    )
+    manifest_drop_warn_share: float = Field(
+        0.2,
+        description="Warn loudly when the manifest leaves out more than this share of the "
+        "stored audio calls (rows lost or filtered).",
+    )
+    max_utterance_chars: int = Field(
+        20000, description="Imported transcript utterances longer than this are rejected."
+    )
     schedule_cron: str = Field("0 2 * * *", description="Nightly deployment schedule (cron).")
     schedule_timezone: str | None = Field(
         None, description="IANA zone for the schedule; None = local zone."

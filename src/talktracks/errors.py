@@ -41,3 +41,13 @@ class RecordingNotFound(TalktracksError):
 
 class InputError(TalktracksError):
     """A user-supplied file (deals CSV, labels, transcripts) is invalid."""
+
+
+class StoreBusy(TalktracksError):
+    """Another nightly run holds the store's lease; this one did not start."""
+
+    exit_code = 3
+
+
+class StoreWriteError(TalktracksError):
+    """The database stopped accepting writes mid-run (disk full, read-only); the run stopped."""

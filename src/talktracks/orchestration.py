@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from talktracks.config import PROJECT_ROOT, Settings
+from talktracks.errors import ConfigError
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
 
@@ -30,8 +31,23 @@ _PREFECT_DEFAULTS = {
 
 
 def configure_prefect(settings: Settings) -> None:
-    """Set Prefect's environment defaults (explicit user settings win)."""
+    """Set Prefect's environment defaults (explicit user settings win); create its home.
+
+    Prefect does not create a missing home folder, and its temporary API server then fails
+    to start over and over; so the folder is made here (also when --db points elsewhere and
+    the data directory does not exist yet), or a one-line error says why it cannot be.
+    """
     os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
+    home = Path(os.environ["PREFECT_HOME"]).expanduser()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create Prefect's home folder {home}: {exc.strerror} "
+            "(set TALKTRACKS_DATA_DIR or PREFECT_HOME to a writable folder)"
+        ) from exc
+    if not os.access(home, os.W_OK):
+        raise ConfigError(f"Prefect's home folder {home} is not writable")
     for key, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
 

@@ -4,7 +4,13 @@ Prefect (flows/nightly.py) only sequences these; a test or a notebook can call t
 """
 
 from talktracks.batch.plan import BatchPlan, CallJob, plan_batch, register_pending
-from talktracks.batch.process import CallOutcome, is_transient, process_call, record_failure
+from talktracks.batch.process import (
+    CallOutcome,
+    as_store_write_error,
+    is_transient,
+    process_call,
+    record_failure,
+)
 from talktracks.batch.runs import RunSummary, dry_run_summary, finish_run, start_run
 
 __all__ = [
@@ -13,6 +19,7 @@ __all__ = [
     "CallOutcome",
     "RunSummary",
     "dry_run_summary",
+    "as_store_write_error",
     "finish_run",
     "is_transient",
     "plan_batch",

@@ -1,28 +1,52 @@
-"""Process one call: decode, transcribe, and write the whole transcript in one transaction.
+"""Process one call: count the attempt, transcribe, write the whole transcript in one transaction.
 
-Errors a recording causes (missing, corrupt, not audio) are recorded on the call as `failed`
-with a readable reason and do not stop the batch. Transient errors (a locked database, an I/O
-hiccup) propagate so the orchestrator can retry them with backoff.
+The attempt is counted in its own committed transaction before the recording is decoded
+(batch.attempts), so a recording that kills the process still spends an attempt. Errors a
+recording causes (missing, corrupt, not audio, killing its worker) are recorded on the call as
+`failed` with a readable reason and do not stop the batch. Transient errors (a locked
+database, an I/O hiccup) propagate so the orchestrator can retry them with backoff. A database
+that stops accepting writes (disk full, read-only) raises StoreWriteError: the batch stops,
+and the calls keep what they had.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from talktracks.batch.attempts import begin_attempt, crash_reason, undo_attempt
 from talktracks.batch.plan import CallJob, apply_job
+from talktracks.batch.testhooks import die_if_told
+from talktracks.batch.worker import WorkerDied
 from talktracks.config import Settings
-from talktracks.errors import RecordingNotFound, TalktracksError
-from talktracks.speech import LoadedModel, Transcript, transcribe_call
-from talktracks.speech.diarize import Diarizer
-from talktracks.speech.voices import default_diarizer, voice_extractor
-from talktracks.store import Call, Store, Utterance
+from talktracks.errors import RecordingNotFound, StoreWriteError, TalktracksError
+from talktracks.speech import LoadedModel, Transcript
+from talktracks.speech.voiceprint import VoicePrint
+from talktracks.speech.voices import default_diarizer, voice_extractor_name
+from talktracks.store import Call, Store, Utterance, mask_url
 from talktracks.store.voices import rep_print, save_call_speakers, save_voice_sample
+
+# (call_id, recording, channel layout, the rep's enrolled voice print or None, enrol the rep's
+# voice from a dual-channel call?) -> Transcript; batch.worker.TranscriptionWorker is one.
+Transcriber = Callable[[str, Path, str, VoicePrint | None, bool], Transcript]
+
+# SQLite and PostgreSQL wordings of "this database takes no more writes".
+_WRITE_REFUSALS = (
+    "database or disk is full",
+    "disk full",
+    "no space left",
+    "readonly database",
+    "read-only",
+    "disk i/o error",
+    "could not extend file",
+)
 
 # Tags a call's freshly written utterances inside the same transaction (behaviours.session_tagger).
 SessionTagger = Callable[[Session, Sequence[Utterance]], int]
@@ -47,15 +71,47 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (TimeoutError, ConnectionError, InterruptedError, BlockingIOError))
 
 
+def write_refusal(exc: BaseException) -> str | None:
+    """The cause, when `exc` says the database takes no more writes (disk full, read-only)."""
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return text if any(k in text.lower() for k in _WRITE_REFUSALS) else None
+
+
+def as_store_write_error(store: Store, exc: BaseException) -> StoreWriteError | None:
+    """`exc` as a one-line StoreWriteError when it means the store takes no more writes."""
+    if isinstance(exc, StoreWriteError):
+        return exc
+    cause = write_refusal(exc)
+    if cause is None:
+        return None
+    return StoreWriteError(f"cannot write to database {mask_url(store.url)}: {cause}")
+
+
+@contextmanager
+def store_writes(store: Store) -> Iterator[None]:
+    """Turn "the database takes no more writes" into one StoreWriteError line naming it."""
+    try:
+        yield
+    except OperationalError as exc:
+        cause = write_refusal(exc)
+        if cause is None:
+            raise
+        raise StoreWriteError(f"cannot write to database {mask_url(store.url)}: {cause}") from exc
+
+
 def record_failure(store: Store, job: CallJob, reason: str) -> CallOutcome:
-    """Mark the call failed with `reason` and count the attempt."""
-    with store.session() as s:
+    """Mark the call failed with `reason`; counts the attempt unless begin_attempt already did."""
+    with store_writes(store), store.session() as s:
         call = s.get(Call, job.call_id)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0, source="audio", channels=job.channels)
             s.add(call)
         call.status = "failed"
-        call.attempts = (call.attempts or 0) + 1
+        if call.attempt_started_at is None:
+            call.attempts = (call.attempts or 0) + 1
+        call.attempt_started_at = None
         call.last_error = reason
         call.content_hash = job.content_hash
         call.recording = str(job.recording)
@@ -71,7 +127,7 @@ def store_transcript(
     leave a finished call without its tags.
     """
     status = "done" if transcript.utterances else "no_speech"
-    with store.session() as s:
+    with store_writes(store), store.session() as s:
         call = s.get(Call, job.call_id)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0)
@@ -89,6 +145,7 @@ def store_transcript(
         call.processed_at = datetime.now(UTC)
         call.source = "audio"
         call.tagged_with = None  # the new utterances carry no tags until the tagger runs
+        call.attempt_started_at = None
         rows = [
             Utterance(
                 call_id=job.call_id,
@@ -128,33 +185,70 @@ def store_transcript(
     )
 
 
-def _diarizer(store: Store, job: CallJob, model: LoadedModel, settings: Settings) -> Diarizer:
-    """The mono-call diarizer, holding the enrolled print of the call's rep if there is one."""
-    extractor = voice_extractor(model)
+def _enrolled_print(store: Store, job: CallJob) -> VoicePrint | None:
+    """The enrolled voice print of the call's rep, for naming the rep on a mono call."""
     with store.session() as s:
-        enrolled = rep_print(s, job.rep_id, extractor.name)
-    return default_diarizer(model, settings, enrolled)
+        return rep_print(s, job.rep_id, voice_extractor_name())
+
+
+def _in_process(model: LoadedModel, settings: Settings) -> Transcriber:
+    from talktracks.speech.longform import transcribe_recording
+
+    def transcribe(
+        call_id: str,
+        path: Path,
+        channels: str,
+        enrolled: VoicePrint | None = None,
+        enrol_rep_voice: bool = False,
+    ) -> Transcript:
+        die_if_told(call_id)  # test-only; see batch.testhooks
+        return transcribe_recording(
+            path,
+            channels,
+            model,
+            settings,
+            diarizer=default_diarizer(model, settings, enrolled),
+            enrol_rep_voice=enrol_rep_voice,
+            chunk_s=settings.transcribe_chunk_s,
+        )
+
+    return transcribe
 
 
 def process_call(
     store: Store,
     job: CallJob,
-    model: LoadedModel,
+    model: LoadedModel | Transcriber,
     settings: Settings,
     tagger: SessionTagger | None = None,
+    *,
+    run_id: int | None = None,
 ) -> CallOutcome:
-    """Transcribe one recording and store it; a bad recording becomes a `failed` call."""
+    """Transcribe one recording and store it; a bad recording becomes a `failed` call.
+
+    `model` is a loaded model (transcribe here) or a Transcriber such as the worker process.
+    """
+    if job.recording.is_dir():
+        return record_failure(store, job, f"{job.recording}: is a directory, not a recording file")
     if job.content_hash is None or not job.recording.is_file():
         return record_failure(store, job, f"recording not found: {job.recording}")
+    transcribe = _in_process(model, settings) if isinstance(model, LoadedModel) else model
+    with store_writes(store):
+        attempt = begin_attempt(store, job.call_id, run_id, job.content_hash)
     try:
-        transcript = transcribe_call(
+        transcript = transcribe(
+            job.call_id,
             job.recording,
             job.channels,
-            model,
-            settings,
-            diarizer=_diarizer(store, job, model, settings),
-            enrol_rep_voice=job.channels != "mono" and bool(job.rep_id),
+            _enrolled_print(store, job),
+            job.channels != "mono" and bool(job.rep_id),
         )
+    except WorkerDied as exc:
+        with store_writes(store), store.session() as s:
+            call = s.get(Call, job.call_id)
+            call.crashes = (call.crashes or 0) + 1
+            reason = f"{crash_reason(call.crashes)} ({exc.detail}, attempt {attempt})"
+        return record_failure(store, job, reason)
     except RecordingNotFound as exc:
         return record_failure(store, job, str(exc))
     except TalktracksError as exc:
@@ -163,8 +257,14 @@ def process_call(
         return record_failure(store, job, f"{job.recording.name}: out of memory while transcribing")
     except Exception as exc:
         if is_transient(exc):
+            undo_attempt(store, job.call_id)
             raise
         # Anything else a recording triggers inside the decoder or model is that recording's
         # failure, not the batch's: keep the reason, keep going.
         return record_failure(store, job, f"{job.recording.name}: {type(exc).__name__}: {exc}")
-    return store_transcript(store, job, transcript, tagger)
+    try:
+        return store_transcript(store, job, transcript, tagger)
+    except Exception as exc:
+        if is_transient(exc):
+            undo_attempt(store, job.call_id)  # the retry counts it again
+        raise

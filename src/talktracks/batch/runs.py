@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 
 from talktracks.batch.plan import BatchPlan
 from talktracks.batch.process import CallOutcome
 from talktracks.store import Call, Run, Store, mask_url
+
+_RESERVE_BYTES = 1 << 20
+_RESERVE_NAME = ".talktracks-run-reserve"
+
+
+def reserve_space(store: Store) -> Path | None:
+    """Set aside 1 MiB beside a SQLite file, so a run stopped by a full disk can still close
+    its run record (fail_run frees it first). None for other databases or when it cannot."""
+    if store.engine.dialect.name != "sqlite" or not store.engine.url.database:
+        return None
+    path = Path(store.engine.url.database).resolve().parent / _RESERVE_NAME
+    try:
+        with path.open("wb") as f:
+            f.write(b"\0" * _RESERVE_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    return path
+
+
+def free_reserve(reserve: Path | None) -> None:
+    if reserve is not None:
+        with contextlib.suppress(OSError):
+            reserve.unlink()
 
 
 @dataclass
@@ -34,11 +64,11 @@ class RunSummary:
     @property
     def ok(self) -> bool:
         """True when no call and no step (deals, tagging, analysis, flags) failed this run."""
-        return not self.failed and not self.failed_steps
+        return self.status != "failed" and not self.failed and not self.failed_steps
 
     def problem(self) -> str:
         """One line naming what failed, for the flow's Failed state and alerts."""
-        parts = []
+        parts = [f"run stopped: {self.error}"] if self.status == "failed" else []
         if self.failed:
             ids = ", ".join(cid for cid, _ in self.failures[:10])
             more = f" and {self.failed - 10} more" if self.failed > 10 else ""
@@ -46,8 +76,13 @@ class RunSummary:
         parts += [f"step {name} failed: {reason}" for name, reason in self.failed_steps.items()]
         return "; ".join(parts) or "no failures"
 
+    error: str = ""
+    """Why the run stopped, when status is 'failed'."""
+
     def lines(self) -> list[str]:
         """The human-readable summary the CLI prints."""
+        if self.status == "failed":
+            return [f"run {self.run_id}: failed: {self.error}"]
         if self.status == DRY_RUN:
             return [
                 f"dry run: {len(self.planned)} of {self.discovered} recordings would be processed",
@@ -129,18 +164,81 @@ def dry_run_summary(store: Store, plan: BatchPlan) -> RunSummary:
     )
 
 
-def start_run(store: Store, kind: str = "nightly", flow_run_id: str | None = None) -> int:
-    """Open a run record; runs left 'running' by a killed process are marked 'aborted'."""
+def close_dead_runs(store: Store, kind: str = "nightly") -> list[int]:
+    """Close runs a killed process left 'running', with what they really did; returns their ids.
+
+    Call while holding the lease: then no live run can be among them. Calls record the run
+    that last worked on them, so the counts come from the calls, not from the dead process.
+    """
     with store.session() as s:
-        s.execute(
-            update(Run)
-            .where(Run.status == "running", Run.kind == kind)
-            .values(status="aborted", error="process ended before the run finished")
-        )
+        runs = list(s.scalars(select(Run).where(Run.status == "running", Run.kind == kind)))
+        for run in runs:
+            by_status = dict(
+                s.execute(
+                    select(Call.status, func.count())
+                    .where(Call.last_run_id == run.id)
+                    .group_by(Call.status)
+                ).all()
+            )
+            run.status = "aborted"
+            run.error = "the process ended before the run finished (closed by the next run)"
+            run.processed = by_status.get("done", 0) + by_status.get("no_speech", 0)
+            run.no_speech = by_status.get("no_speech", 0)
+            run.failed = by_status.get("failed", 0)
+            run.audio_seconds = float(
+                s.scalar(
+                    select(func.coalesce(func.sum(Call.duration), 0.0)).where(
+                        Call.last_run_id == run.id, Call.status.in_(("done", "no_speech"))
+                    )
+                )
+                or 0.0
+            )
+            last = s.scalar(select(func.max(Call.processed_at)).where(Call.last_run_id == run.id))
+            run.finished_at = last or run.started_at
+        return [r.id for r in runs]
+
+
+def start_run(store: Store, kind: str = "nightly", flow_run_id: str | None = None) -> int:
+    """Open a run record, after closing runs a killed process left 'running'."""
+    close_dead_runs(store, kind)
+    with store.session() as s:
         run = Run(kind=kind, status="running", flow_run_id=flow_run_id)
         s.add(run)
         s.flush()
         return run.id
+
+
+def fail_run(store: Store, run_id: int, error: str, reserve: Path | None = None) -> RunSummary:
+    """Close the run as failed (the store refused writes); calls stay as they are.
+
+    The space set aside by reserve_space is freed first, so on a full disk this small write
+    still fits; if it is refused anyway the run row stays 'running' and the next start
+    closes it with its real counts.
+    """
+    free_reserve(reserve)
+    try:
+        with store.session() as s:
+            run = s.get(Run, run_id)
+            if run is not None:
+                run.status = "failed"
+                run.error = error
+                run.finished_at = datetime.now(UTC)
+    except Exception:  # noqa: BLE001 - the error we report is the first one
+        error += "; the run record could not be closed either (the next run closes it)"
+    return RunSummary(
+        run_id=run_id,
+        status="failed",
+        discovered=0,
+        processed=0,
+        skipped=0,
+        failed=0,
+        no_speech=0,
+        left_failed=0,
+        audio_seconds=0.0,
+        wall_seconds=0.0,
+        database=mask_url(store.url),
+        error=error,
+    )
 
 
 def finish_run(

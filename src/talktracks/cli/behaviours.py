@@ -78,6 +78,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "import-transcripts", help="import existing transcripts (JSONL, one call a line)"
     )
     p.add_argument("file", type=Path, metavar="FILE.jsonl")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite calls whose transcript came from a recording (refused otherwise)",
+    )
     add_db_option(p)
     p.set_defaults(handler=cmd_import_transcripts)
 
@@ -248,7 +253,13 @@ def cmd_import_transcripts(args: argparse.Namespace) -> int:
     store = store_from(args)
     try:
         with phase(f"importing and tagging {args.file}"):
-            summary = import_transcripts(store, args.file, tagger=session_tagger(model))
+            summary = import_transcripts(
+                store,
+                args.file,
+                tagger=session_tagger(model),
+                replace=args.replace,
+                max_utterance_chars=settings.max_utterance_chars,
+            )
     finally:
         store.dispose()
     for r in summary.rejected:
@@ -258,7 +269,7 @@ def cmd_import_transcripts(args: argparse.Namespace) -> int:
         f"{summary.utterances} utterances, {summary.tags} tags; {len(summary.rejected)} lines rejected"
     )
     if summary.rejects_path:
-        print(f"rejected lines written to {summary.rejects_path}")
+        print(f"rejected lines (line number, reason, line) written to {summary.rejects_path}")
     return 2 if summary.rejected else 0
 
 

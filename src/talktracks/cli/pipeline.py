@@ -109,16 +109,25 @@ def run_settings(args: argparse.Namespace) -> Settings:
     return settings_from(args).for_run(args.recordings, args.manifest, args.deals)
 
 
-def check_can_start(settings: Settings, *, show: bool, folder: bool = True) -> None:
+def check_can_start(
+    settings: Settings, *, show: bool, folder: bool = True, lease: bool = True
+) -> None:
     """Refuse, before Prefect starts, what would fail the run anyway: a bad recordings folder,
-    an unusable database, a malformed manifest (model files are hash-checked as they load)."""
+    an unusable database, another nightly holding the store (exit 3), a malformed manifest
+    (model files are hash-checked as they load)."""
+    from talktracks.batch.lease import check_free
     from talktracks.ingest.manifest import check_recordings_dir, read_manifest
     from talktracks.store import open_store
 
     if folder:
         check_recordings_dir(settings.recordings_dir)
     with phase("opening the database", enabled=show):
-        open_store(settings.database_url).dispose()
+        store = open_store(settings.database_url)
+        try:
+            if lease:
+                check_free(store)
+        finally:
+            store.dispose()
     if settings.manifest_path is not None:
         read_manifest(settings.manifest_path)
 
@@ -180,6 +189,10 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         if isinstance(summary, BaseException):
             raise summary
         raise RuntimeError(f"nightly flow ended {state.type.value}: {state.message}")
+    if summary.status == "failed":  # the store stopped taking writes; stored calls untouched
+        from talktracks.errors import StoreWriteError
+
+        raise StoreWriteError(f"run {summary.run_id} failed: {summary.error}")
     print("\n".join(summary.lines()))
     print(f"  data directory   : {settings.data_dir.resolve()}")
     out = settings.analysis_dir_for(settings.database_url)
@@ -192,7 +205,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from talktracks.speech import load_model, probe_channels, transcribe_call
+    from talktracks.speech import load_model, probe_channels
+    from talktracks.speech.longform import transcribe_recording
 
     settings = settings_from(args)
     channels = args.channels or ("rep-left" if probe_channels(args.file) >= 2 else "mono")
@@ -202,7 +216,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         settings.whisper_compute_type,
         settings.whisper_cpu_threads,
     )
-    t = transcribe_call(args.file, channels, model, settings)
+    t = transcribe_recording(
+        args.file, channels, model, settings, chunk_s=settings.transcribe_chunk_s
+    )
     for u in t.utterances:
         print(f"[{_clock(u.start)} - {_clock(u.end)}] {u.speaker:>8}: {u.text}")
     print(
@@ -273,7 +289,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_schedule(args: argparse.Namespace) -> int:
     settings = run_settings(args)
     # The folder may be a share mounted only at night; each run checks it when it starts.
-    check_can_start(settings, show=True, folder=args.recordings is not None)
+    check_can_start(settings, show=True, folder=args.recordings is not None, lease=False)
     if args.db:
         # Scheduled runs execute in child processes that read their settings afresh; the
         # environment is how --db reaches them (config.py reads it there).

@@ -6,6 +6,8 @@ string attribute of the deal (segment, stage, region...). Header names are match
 regard to case or surrounding spaces.
 
 The whole file is validated before anything is written, so an invalid file changes nothing.
+Both passes stream (validate, then write in batches of `_BATCH` rows inside one transaction),
+so memory stays bounded by the set of deal ids, not the file: a 1M-row export fits.
 Errors are one line naming the file, the row (spreadsheet numbering: the header is row 1) and
 the column. Re-importing updates existing deals in place; deals missing from a later file are
 left alone (a CRM export may be filtered), and calls whose deal_id is unknown stay in the store
@@ -15,8 +17,8 @@ and are counted as unlinked.
 from __future__ import annotations
 
 import csv
-import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +35,7 @@ OPTIONAL = ("amount", "closed_at")
 OUTCOMES = ("won", "lost", "open")
 _MAX_REPORTED = 1  # the message names the first problem and counts the rest
 _IN_CHUNK = 500  # deal ids per IN (...) lookup; keeps well under SQLite's variable limit
+_BATCH = 5000  # rows per insert/update executemany
 
 
 @dataclass
@@ -64,15 +67,35 @@ class _Problem:
     message: str
 
 
-def _decode(path: Path, data: bytes) -> str:
+def _not_utf8(path: Path, exc: UnicodeDecodeError, line: int) -> InputError:
+    return InputError(
+        f"{path}: not UTF-8 text (invalid byte 0x{exc.object[exc.start]:02x} on line {line}); "
+        "export the file as UTF-8 CSV"
+    )
+
+
+def _records(p: Path) -> Iterator[tuple[int, list[str]]]:
+    """(physical line number, fields) of each CSV record, streamed."""
     try:
-        return data.decode("utf-8-sig")  # utf-8-sig: Excel puts a BOM in front of UTF-8 CSVs
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"{path}: not UTF-8 text (invalid byte 0x{data[exc.start]:02x} on line {line}); "
-            "export the file as UTF-8 CSV"
-        ) from exc
+        # utf-8-sig: Excel puts a BOM in front of UTF-8 CSVs.
+        f = p.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError as exc:
+        raise InputError(f"{p}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{p}: is a directory, not a CSV file") from exc
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror})") from exc
+    with f:
+        reader = csv.reader(f)
+        number = 0
+        try:
+            for fields in reader:
+                number += 1
+                yield number, fields
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(p, exc, reader.line_num + 1) from exc
+        except csv.Error as exc:
+            raise InputError(f"{p}: not a valid CSV file ({exc})") from exc
 
 
 def _parse_amount(raw: str) -> tuple[float | None, str | None]:
@@ -105,29 +128,16 @@ def _parse_date(raw: str) -> tuple[date | None, str | None]:
         return None, f"{raw!r} is not an ISO date (YYYY-MM-DD)"
 
 
-def read_deals_csv(path: Path | str) -> list[dict[str, Any]]:
-    """Parse and validate a deals CSV without touching the store.
-
-    In: the file path. Out: one dict per deal with deal_id, outcome, amount, closed_at,
-    attributes (dict or None). Raises InputError (one line) on the first problem, saying how
-    many more there are.
-    """
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{p}: file not found") from exc
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror})") from exc
-    text = _decode(p, data)
-    if not text.strip():
-        raise InputError(f"{p}: the file is empty; expected a header row with deal_id and outcome")
-    try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise InputError(f"{p}: not a valid CSV file ({exc})") from exc
-
-    header = [h.strip() for h in records[0]]
+def _header(p: Path, records: Iterator[tuple[int, list[str]]]) -> tuple[list[str], list[str]]:
+    """(canonical column names, extra columns); raises InputError on a bad header."""
+    first = next(records, None)
+    if first is None or not any(f.strip() for f in first[1]):
+        if all(not any(f.strip() for f in fields) for _n, fields in records):
+            raise InputError(
+                f"{p}: the file is empty; expected a header row with deal_id and outcome"
+            )
+        first = (1, [])
+    header = [h.strip() for h in first[1]]
     problems: list[_Problem] = []
     canon: list[str] = []
     for i, name in enumerate(header):
@@ -144,26 +154,33 @@ def read_deals_csv(path: Path | str) -> list[dict[str, Any]]:
                 f"{p}: missing required column {need!r} (header has: {', '.join(header) or 'nothing'})"
             )
     if problems:
-        _raise(p, problems)
+        _raise(p, problems, len(problems))
+    return canon, [c for c in canon if c not in REQUIRED + OPTIONAL]
 
-    extras = [c for c in canon if c not in REQUIRED + OPTIONAL]
-    seen: dict[str, int] = {}
-    deals: list[dict[str, Any]] = []
-    for number, fields in enumerate(records[1:], start=2):
+
+def _deals(
+    p: Path, seen: dict[str, int] | None = None
+) -> Iterator[tuple[dict[str, Any] | None, list[_Problem]]]:
+    """(deal or None, problems) per data row, streamed; `seen` collects ids for duplicates."""
+    records = _records(p)
+    canon, extras = _header(p, records)
+    for number, fields in records:
         if not any(f.strip() for f in fields):
             continue  # blank line, e.g. at the end of a hand-edited file
         if len(fields) != len(canon):
-            problems.append(
-                _Problem(number, None, f"{len(fields)} fields, but the header has {len(canon)}")
+            yield (
+                None,
+                [_Problem(number, None, f"{len(fields)} fields, but the header has {len(canon)}")],
             )
             continue
+        problems: list[_Problem] = []
         row = {k: v.strip() for k, v in zip(canon, fields, strict=True)}
         deal_id = row["deal_id"]
         if not deal_id:
             problems.append(_Problem(number, "deal_id", "empty; every deal needs an id"))
-        elif deal_id in seen:
+        elif seen is not None and deal_id in seen:
             problems.append(_Problem(number, "deal_id", f"{deal_id!r} repeats row {seen[deal_id]}"))
-        else:
+        elif seen is not None:
             seen[deal_id] = number
         outcome = row["outcome"].lower()
         if outcome not in OUTCOMES:
@@ -179,28 +196,54 @@ def read_deals_csv(path: Path | str) -> list[dict[str, Any]]:
         if err:
             problems.append(_Problem(number, "closed_at", err))
         attributes = {c: row[c] for c in extras if row[c] != ""}
-        deals.append(
-            {
-                "deal_id": deal_id,
-                "outcome": outcome,
-                "amount": amount,
-                "closed_at": closed_at,
-                "attributes": attributes or None,
-            }
-        )
-    if problems:
-        _raise(p, problems)
-    return deals
+        deal = {
+            "deal_id": deal_id,
+            "outcome": outcome,
+            "amount": amount,
+            "closed_at": closed_at,
+            "attributes": attributes or None,
+        }
+        yield deal, problems
 
 
-def _raise(path: Path, problems: list[_Problem]) -> None:
+def validate_deals_csv(path: Path | str) -> int:
+    """Check every row without keeping them (only the ids); returns the row count.
+
+    Raises InputError (one line) on the first problem, saying how many more there are.
+    """
+    p = Path(path)
+    first: _Problem | None = None
+    count = rows = 0
+    seen: dict[str, int] = {}
+    for deal, problems in _deals(p, seen):
+        rows += deal is not None
+        if problems:
+            first = first or problems[0]
+            count += len(problems)
+    if first is not None:
+        _raise(p, [first], count)
+    return rows
+
+
+def read_deals_csv(path: Path | str) -> list[dict[str, Any]]:
+    """Parse and validate a deals CSV without touching the store (small files; tests, notebooks).
+
+    In: the file path. Out: one dict per deal with deal_id, outcome, amount, closed_at,
+    attributes (dict or None). Raises InputError (one line) on the first problem, saying how
+    many more there are.
+    """
+    validate_deals_csv(path)
+    return [deal for deal, _problems in _deals(Path(path)) if deal is not None]
+
+
+def _raise(path: Path, problems: list[_Problem], total: int) -> None:
     first = problems[0]
     where = f"{path}"
     if first.row is not None:
         where += f", row {first.row}"
     if first.column is not None:
         where += f", column {first.column!r}"
-    more = len(problems) - _MAX_REPORTED
+    more = total - _MAX_REPORTED
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
     raise InputError(f"{where}: {first.message}{tail}")
 
@@ -222,34 +265,58 @@ def import_deals(store: Store, path: Path | str) -> ImportSummary:
     """Validate a deals CSV, then insert new deals and update existing ones in one transaction.
 
     In: an opened Store and the CSV path. Out: ImportSummary. Raises InputError (nothing
-    written) when any row is invalid. The nightly flow calls this for `--deals`.
+    written) when any row is invalid. The nightly flow calls this for `--deals`. Memory is
+    bounded: the file is read twice, in a stream, and written `_BATCH` rows at a time.
     """
-    deals = read_deals_csv(path)
+    validate_deals_csv(path)
     now = utcnow()
-    for d in deals:
-        d["updated_at"] = now
-    ids = [d["deal_id"] for d in deals]
+    rows = inserted = updated = 0
     with store.session() as s:
-        existing: set[str] = set()
-        for lo in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[lo : lo + _IN_CHUNK]
-            existing.update(s.scalars(select(Deal.deal_id).where(Deal.deal_id.in_(chunk))))
-        new = [d for d in deals if d["deal_id"] not in existing]
-        old = [d for d in deals if d["deal_id"] in existing]
-        if new:
-            s.execute(insert(Deal), new)
-        if old:
-            # ORM bulk UPDATE by primary key: one executemany, rows change in place.
-            s.execute(update(Deal), old)
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> tuple[int, int]:
+            existing: set[str] = set()
+            ids = [d["deal_id"] for d in batch]
+            for lo in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[lo : lo + _IN_CHUNK]
+                existing.update(s.scalars(select(Deal.deal_id).where(Deal.deal_id.in_(chunk))))
+            new = [d for d in batch if d["deal_id"] not in existing]
+            old = [d for d in batch if d["deal_id"] in existing]
+            if new:
+                s.execute(insert(Deal), new)
+            if old:
+                # ORM bulk UPDATE by primary key: one executemany, rows change in place.
+                s.execute(update(Deal), old)
+            batch.clear()
+            return len(new), len(old)
+
+        for deal, _problems in _deals(Path(path)):
+            if deal is None:
+                continue
+            deal["updated_at"] = now
+            batch.append(deal)
+            rows += 1
+            if len(batch) >= _BATCH:
+                n_new, n_old = flush()
+                inserted, updated = inserted + n_new, updated + n_old
+        if batch:
+            n_new, n_old = flush()
+            inserted, updated = inserted + n_new, updated + n_old
     linked, unlinked = call_linkage(store)
     return ImportSummary(
         path=str(path),
-        rows=len(deals),
-        inserted=len(new),
-        updated=len(old),
+        rows=rows,
+        inserted=inserted,
+        updated=updated,
         calls_linked=linked,
         calls_unlinked=unlinked,
     )
 
 
-__all__ = ["ImportSummary", "call_linkage", "import_deals", "read_deals_csv"]
+__all__ = [
+    "ImportSummary",
+    "call_linkage",
+    "import_deals",
+    "read_deals_csv",
+    "validate_deals_csv",
+]

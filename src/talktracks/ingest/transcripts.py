@@ -6,9 +6,12 @@ Line format:
      "utterances": [{"speaker": "rep"|"customer"|"unknown", "start", "end", "text"}]}
 
 Each line is validated on its own: a bad line is reported with its number and reason and
-copied verbatim to FILE.rejects.jsonl beside the input (fix it there and import that file);
-good lines are imported. A call_id seen on an earlier line of the same file is rejected,
-since which of the two is right cannot be known.
+written to FILE.rejects.jsonl beside the input as {"line", "reason", "text"} (the line as it
+was); good lines are imported. A call_id seen on an earlier line of the same file is
+rejected, since which of the two is right cannot be known. An utterance longer than
+`max_utterance_chars` is rejected with its line (the tagger would choke on it). A call_id
+that holds a transcribed recording is rejected unless `replace=True` (`--replace`): an
+import must not silently overwrite what the nightly transcribed.
 
 Each call is written in one transaction: the call row is created or updated (status "done",
 source "import"), its old utterances and tags are deleted, the new utterances inserted, and
@@ -129,7 +132,7 @@ def parse_started_at(value: Any) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def parse_utterance(i: int, raw: Any) -> TranscriptUtterance:
+def parse_utterance(i: int, raw: Any, max_chars: int = 20000) -> TranscriptUtterance:
     at = f"utterances[{i}]"
     if not isinstance(raw, dict):
         raise LineRejected(f"{at} must be an object")
@@ -149,10 +152,15 @@ def parse_utterance(i: int, raw: Any) -> TranscriptUtterance:
         raise LineRejected(f"{at}: missing text")
     if not isinstance(raw["text"], str):
         raise LineRejected(f"{at}: text must be a string")
+    if len(raw["text"]) > max_chars:
+        raise LineRejected(
+            f"{at}: text is {len(raw['text']):,} characters, over the limit of {max_chars:,} "
+            "(TALKTRACKS_MAX_UTTERANCE_CHARS); split it into utterances"
+        )
     return TranscriptUtterance(speaker, start, end, raw["text"])
 
 
-def parse_call(obj: Any, call_id: str | None = None) -> TranscriptCall:
+def parse_call(obj: Any, call_id: str | None = None, max_chars: int = 20000) -> TranscriptCall:
     """A validated call from one decoded JSON value; raises LineRejected with the reason."""
     if not isinstance(obj, dict):
         raise LineRejected("not a JSON object")
@@ -164,7 +172,7 @@ def parse_call(obj: Any, call_id: str | None = None) -> TranscriptCall:
         raise LineRejected("missing utterances")
     if not isinstance(obj["utterances"], list):
         raise LineRejected("utterances must be a list")
-    utterances = tuple(parse_utterance(i, u) for i, u in enumerate(obj["utterances"]))
+    utterances = tuple(parse_utterance(i, u, max_chars) for i, u in enumerate(obj["utterances"]))
     duration_raw = obj.get("duration")
     if duration_raw is None:
         duration = max((u.end for u in utterances), default=0.0)
@@ -180,11 +188,15 @@ def parse_call(obj: Any, call_id: str | None = None) -> TranscriptCall:
     )
 
 
-def read_transcripts(path: Path) -> Iterator[tuple[int, bytes, TranscriptCall | Rejection]]:
+def read_transcripts(
+    path: Path, max_chars: int = 20000
+) -> Iterator[tuple[int, bytes, TranscriptCall | Rejection]]:
     """(line number, raw line, parsed call or rejection) for each non-blank line."""
     seen: dict[str, int] = {}
     try:
         f = path.open("rb")
+    except IsADirectoryError as exc:
+        raise InputError(f"{path} is a directory, not a transcripts file") from exc
     except OSError as exc:
         raise InputError(f"cannot read transcripts file {path}: {exc.strerror}") from exc
     with f:
@@ -211,7 +223,7 @@ def read_transcripts(path: Path) -> Iterator[tuple[int, bytes, TranscriptCall | 
                         f"call_id {call_id!r} already appears on line {seen[call_id]}"
                     )
                 seen[call_id] = n
-                yield n, raw, parse_call(obj, call_id)
+                yield n, raw, parse_call(obj, call_id, max_chars)
             except LineRejected as exc:
                 yield n, raw, Rejection(n, str(exc))
 
@@ -269,25 +281,57 @@ def write_call(
     return replaced, len(utterances), tags
 
 
-def import_transcripts(store: Store, path: Path, *, tagger: Tagger | None = None) -> ImportSummary:
+def _audio_conflict(session: Session, call: TranscriptCall) -> str | None:
+    row = session.get(Call, call.call_id)
+    if row is None or row.source != "audio":
+        return None
+    return (
+        f"call_id {call.call_id!r} holds a transcribed recording ({row.recording or 'no path'}, "
+        f"status {row.status}); pass --replace to overwrite it with this transcript"
+    )
+
+
+def _reject_record(rejection: Rejection, raw: bytes) -> bytes:
+    text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+    record = {"line": rejection.line, "reason": rejection.reason, "text": text}
+    return json.dumps(record, ensure_ascii=False).encode() + b"\n"
+
+
+def import_transcripts(
+    store: Store,
+    path: Path,
+    *,
+    tagger: Tagger | None = None,
+    replace: bool = False,
+    max_utterance_chars: int = 20000,
+) -> ImportSummary:
     """Import every valid line of `path`; see the module docstring for the rules."""
     path = Path(path)
     summary = ImportSummary(path=path)
-    rejected_lines: list[bytes] = []
-    for _n, raw, parsed in read_transcripts(path):
-        if isinstance(parsed, Rejection):
-            summary.rejected.append(parsed)
-            rejected_lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
-            continue
-        with store.session() as s:
-            replaced, n_utterances, n_tags = write_call(s, parsed, tagger)
-        summary.imported += 1
-        summary.replaced += int(replaced)
-        summary.utterances += n_utterances
-        summary.tags += n_tags
     rejects = rejects_path_for(path)
-    if rejected_lines:
-        rejects.write_bytes(b"".join(rejected_lines))
+    out = None
+    try:
+        for n, raw, parsed in read_transcripts(path, max_utterance_chars):
+            if not isinstance(parsed, Rejection):
+                with store.session() as s:
+                    conflict = None if replace else _audio_conflict(s, parsed)
+                    if conflict is None:
+                        replaced, n_utterances, n_tags = write_call(s, parsed, tagger)
+                if conflict is None:
+                    summary.imported += 1
+                    summary.replaced += int(replaced)
+                    summary.utterances += n_utterances
+                    summary.tags += n_tags
+                    continue
+                parsed = Rejection(n, conflict)
+            summary.rejected.append(parsed)
+            # Streamed to disk as found: a file of bad lines never sits in memory.
+            out = out or rejects.open("wb")
+            out.write(_reject_record(parsed, raw))
+    finally:
+        if out is not None:
+            out.close()
+    if summary.rejected:
         summary.rejects_path = rejects
     else:
         # A rejects file from an earlier run would describe lines that are now fixed.

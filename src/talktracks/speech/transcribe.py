@@ -82,7 +82,29 @@ def transcribe_call(
             f"{path}: channels must be one of {', '.join(CHANNEL_LAYOUTS)}, got {channels!r}"
         )
     started = time.perf_counter()
-    decoded = decode_channels(Path(path))
+    return transcribe_decoded(
+        decode_channels(Path(path)),
+        channels,
+        model,
+        settings,
+        diarizer=diarizer,
+        enrol_rep_voice=enrol_rep_voice,
+        started=started,
+    )
+
+
+def transcribe_decoded(
+    decoded: list[np.ndarray],
+    channels: str,
+    model: LoadedModel,
+    settings: SpeechSettings,
+    *,
+    diarizer: Diarizer | None = None,
+    enrol_rep_voice: bool = False,
+    started: float | None = None,
+) -> Transcript:
+    """`transcribe_call` on channels already decoded (16 kHz float32, one array a channel)."""
+    started = time.perf_counter() if started is None else started
     diarization: Diarization | None
     rep_voice = None
     duration = max(len(samples) for samples in decoded) / SAMPLE_RATE

@@ -24,6 +24,12 @@ class DiarizationSettings(Protocol):
     diarization_max_speakers: int
 
 
+def voice_extractor_name() -> str:
+    """The name stored prints are filed under; needs no model (the orchestrator looks prints
+    up while the model may live in a worker process)."""
+    return MfccFeatures.name
+
+
 def voice_extractor(model: LoadedModel) -> FeatureExtractor:
     """The feature extractor diarization and voice prints use (one choice for both)."""
     return MfccFeatures(model.whisper)

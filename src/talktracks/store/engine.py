@@ -7,6 +7,7 @@ keys on so cascades behave as on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +44,35 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _read_only_sqlite_url(url: str) -> str | None:
+    """The same SQLite file opened read-only and immutable, or None if `url` is not one.
+
+    Immutable means SQLite neither locks nor creates -wal/-shm files, which is what lets
+    status and export read a database on a read-only mount or a read-only copy. It is only
+    used for reading, and only when the normal open failed.
+    """
+    parsed = make_url(url)
+    db = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not db
+        or db == ":memory:"
+        or db.startswith("file:")
+    ):
+        return None
+    if not Path(db).is_file():
+        return None
+    from urllib.parse import quote
+
+    return f"sqlite:///file:{quote(str(Path(db).resolve()))}?mode=ro&immutable=1&uri=true"
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -73,7 +103,8 @@ def make_engine(url: str) -> Engine:
     except (ArgumentError, ImportError, SQLAlchemyError) as exc:
         raise StoreUnavailable(f"cannot open database {mask_url(url)}: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        read_only = "mode=ro" in url
+        event.listen(engine, "connect", _sqlite_read_only_pragmas if read_only else _sqlite_pragmas)
     return engine
 
 
@@ -129,7 +160,49 @@ def open_store(url: str, *, writable: bool = True, migrate: bool = True) -> Stor
                 conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreUnavailable(f"cannot use database {mask_url(url)}: {_first_line(exc)}") from exc
+        fallback = None if writable else _read_only_sqlite_url(url)
+        if fallback is not None:
+            # A read-only mount or file: WAL mode cannot even be read there without -shm.
+            return _open_immutable(url, fallback, exc)
+        raise StoreUnavailable(
+            f"cannot use database {mask_url(url)}: {_first_line(exc)}{_sqlite_hint(url)}"
+        ) from exc
+    return Store(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+
+def _sqlite_hint(url: str) -> str:
+    """Why a SQLite file cannot be written, in words SQLite's own message lacks."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return ""
+    path = Path(parsed.database)
+    folder = path.parent if path.parent.exists() else None
+    if folder is None:
+        return ""
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return ""
+    if fs.f_flag & os.ST_RDONLY:
+        return f" ({folder} is on a read-only file system; status and export can still read it)"
+    if fs.f_bavail == 0:
+        return f" (no space left on the disk holding {folder})"
+    if path.exists() and not os.access(path, os.W_OK):
+        return " (the file is not writable)"
+    return ""
+
+
+def _open_immutable(url: str, ro_url: str, first: SQLAlchemyError) -> Store:
+    engine = make_engine(ro_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT version_num FROM alembic_version"))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreUnavailable(
+            f"cannot use database {mask_url(url)}: {_first_line(first)} "
+            f"(read-only: {_first_line(exc)})"
+        ) from exc
     return Store(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
 
 

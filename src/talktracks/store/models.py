@@ -76,6 +76,11 @@ class Call(Base):
     # The behaviour model whose machine tags the call's current utterances carry (also when it
     # found nothing); None when the transcript was written without tagging.
     tagged_with: Mapped[str | None] = mapped_column(String(64))
+    # Set, with the attempt counted, before decoding starts; cleared when the attempt ends.
+    # Still set at the next start: the process died mid-call (batch.attempts).
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    crashes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_run_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -130,6 +135,21 @@ class Run(Base):
     warnings: Mapped[list[str] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Lease(Base):
+    """An exclusive job's lease ("nightly"): who holds it, their heartbeat, when it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Tag(Base):
