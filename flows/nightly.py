@@ -197,7 +197,7 @@ def nightly(
 
     # One nightly per store; the lease is taken before anything is written.
     with holding(store, "nightly", settings.lease_ttl_s) as lease:
-        settle_interrupted(store, settings.max_attempts)  # calls a killed process was on
+        settle_interrupted(store)  # calls a killed process was on
         run_id = start_run(store, "nightly", flow_run_id=str(flow_run.get_id() or ""))
         lease.set_run(run_id)
         reserve = reserve_space(store)
