@@ -196,13 +196,15 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     channels = args.channels or ("rep-left" if probe_channels(args.file) >= 2 else "mono")
-    model = load_model(
-        settings.whisper_model,
-        settings.whisper_device,
-        settings.whisper_compute_type,
-        settings.whisper_cpu_threads,
-    )
-    t = transcribe_call(args.file, channels, model, settings)
+    with phase("loading model"):
+        model = load_model(
+            settings.whisper_model,
+            settings.whisper_device,
+            settings.whisper_compute_type,
+            settings.whisper_cpu_threads,
+        )
+    with phase(f"transcribing {args.file.name}"):
+        t = transcribe_call(args.file, channels, model, settings)
     for u in t.utterances:
         print(f"[{_clock(u.start)} - {_clock(u.end)}] {u.speaker:>8}: {u.text}")
     print(
