@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_tagging.py
 	$(BIN)/python bench/bench_analyze.py
 	$(BIN)/python bench/bench_memory.py
+	$(BIN)/python bench/bench_cli_startup.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests flows bench scripts

@@ -31,6 +31,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     }
     monkeypatch.setenv("TALKTRACKS_MODELS_DIR", str(paths["models"]))
     monkeypatch.setenv("TALKTRACKS_BEHAVIOUR_DATA_DIR", str(paths["data"]))
+    paths["db"].parent.mkdir()  # an SQLite file is created only in an existing folder
     monkeypatch.setenv("TALKTRACKS_DB_URL", f"sqlite:///{paths['db']}")
     config.get_settings.cache_clear()
     yield paths

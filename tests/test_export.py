@@ -233,3 +233,10 @@ def test_export_deal_features_and_effects(tmp_path):
     assert effects["odds_ratio"].dtype.kind == "f"
     rows = export(url, "effects", "jsonl", tmp_path / "fx.jsonl")
     assert len(rows) == len(effects) and all("NaN" not in json.dumps(r) for r in rows)
+
+
+def test_cli_offers_every_export_table():
+    from talktracks.cli.pipeline import EXPORTS
+    from talktracks.export import TABLES
+
+    assert set(EXPORTS) == set(TABLES)

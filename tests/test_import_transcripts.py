@@ -105,6 +105,7 @@ def env(tmp_path: Path, monkeypatch) -> Store:
     registry.promote(save(registry))
     monkeypatch.setenv("TALKTRACKS_MODELS_DIR", str(tmp_path / "models"))
     config.get_settings.cache_clear()
+    (tmp_path / "db").mkdir()  # an SQLite file is created only in an existing folder
     store = open_store(f"sqlite:///{tmp_path / 'db' / 't.db'}")
     yield store
     store.dispose()

@@ -160,6 +160,9 @@ class Settings(BaseSettings):
         # The data directory is ours, so the default database may create it; an explicit URL
         # whose folder is missing is refused by the store instead (a typo, not a wish).
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self._default_database_url()
+
+    def _default_database_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'talktracks.db').resolve()}"
 
     def analysis_dir_for(self, url: str) -> Path | None:
@@ -171,7 +174,7 @@ class Settings(BaseSettings):
         `analysis_dir` setting, and a configured server database writes to <data_dir>/analysis.
         None for an unconfigured server database: the caller must ask for a folder.
         """
-        configured = url == self.database_url
+        configured = url == (self.db_url or self._default_database_url())
         if configured and self.analysis_dir is not None:
             return self.analysis_dir
         from sqlalchemy.engine import make_url

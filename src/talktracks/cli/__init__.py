@@ -21,13 +21,22 @@ from talktracks.errors import TalktracksError
 COMMAND_MODULES = ("pipeline", "behaviours", "analysis", "review")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked: reading package metadata costs a quarter of a
+    second, which every other command would pay if the parser built the string up front."""
 
-    try:
-        return version("talktracks")
-    except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
-        return "unknown"
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)  # type: ignore[arg-type]
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[no-untyped-def]
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("talktracks")
+        except PackageNotFoundError:  # pragma: no cover - a checkout without install
+            text = "unknown"
+        print(f"talktracks {text}")  # on stdout, like argparse's own version action
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Call recordings -> behaviours -> which talk tracks win deals.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument("--version", action="version", version=f"talktracks {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -52,9 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING
+    # The level sits on the handler too: libraries that set their own loggers to INFO (Prefect
+    # does, so its run logs reach the API) must not print those records on the terminal.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=level, handlers=[handler], format="%(levelname)s %(name)s: %(message)s"
     )
     try:
         return int(args.handler(args) or 0)

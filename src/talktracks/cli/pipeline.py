@@ -210,15 +210,17 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     channels = args.channels or ("rep-left" if probe_channels(args.file) >= 2 else "mono")
-    model = load_model(
-        settings.whisper_model,
-        settings.whisper_device,
-        settings.whisper_compute_type,
-        settings.whisper_cpu_threads,
-    )
-    t = transcribe_recording(
-        args.file, channels, model, settings, chunk_s=settings.transcribe_chunk_s
-    )
+    with phase("loading model"):
+        model = load_model(
+            settings.whisper_model,
+            settings.whisper_device,
+            settings.whisper_compute_type,
+            settings.whisper_cpu_threads,
+        )
+    with phase(f"transcribing {args.file.name}"):
+        t = transcribe_recording(
+            args.file, channels, model, settings, chunk_s=settings.transcribe_chunk_s
+        )
     for u in t.utterances:
         print(f"[{_clock(u.start)} - {_clock(u.end)}] {u.speaker:>8}: {u.text}")
     print(

@@ -7,15 +7,15 @@ keys on so cascades behave as on PostgreSQL.
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -84,6 +84,8 @@ def make_engine(url: str) -> Engine:
         if db and parsed.query.get("uri") in ("true", "1") and db.startswith("file:"):
             db = db[len("file:") :].split("?", 1)[0]  # an SQLite URI names its file after file:
         if db and db != ":memory:":
+            if db.startswith("file:"):  # an SQLite URI filename (?uri=true): file:/path
+                db = db[len("file:") :].split("?", 1)[0]
             parent = Path(db).parent
             # A typo in a URL must not quietly start a new, empty database somewhere else:
             # the file may be created, its folder must exist (the default data directory is
@@ -108,7 +110,9 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
@@ -116,7 +120,47 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
+
+
+@cache
+def script_heads() -> frozenset[str] | None:
+    """Head revisions of the migration scripts, read from their source without importing
+    Alembic (about half a second of CPU, which `talktracks status` should not pay when the
+    schema is current). None when a script cannot be read that way: then Alembic decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                        try:
+                            found[target.id] = ast.literal_eval(node.value)  # type: ignore[arg-type]
+                        except ValueError:
+                            return None
+        if not isinstance(found.get("revision"), str):
+            return None
+        revisions.add(found["revision"])
+        down = found.get("down_revision")
+        parents.update([down] if isinstance(down, str) else list(down or ()))
+    return frozenset(revisions - parents) or None
+
+
+def _at_head(engine: Engine) -> bool:
+    heads = script_heads()
+    if heads is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            current = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except SQLAlchemyError:  # no version table yet: a new database
+        return False
+    return current == heads
 
 
 @dataclass
@@ -152,7 +196,7 @@ def open_store(url: str, *, writable: bool = True, migrate: bool = True) -> Stor
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        if migrate:
+        if migrate and not _at_head(engine):
             upgrade(engine)
         if writable:
             # A no-op write: fails on a read-only file or a read-only role, before any work starts.
