@@ -22,7 +22,17 @@ from talktracks.review.csrf import verify_csrf
 from talktracks.review.headers import SecurityHeadersMiddleware
 from talktracks.review.options import ReviewOptions
 from talktracks.review.pages import STATIC_DIR, make_templates, render, see_other
-from talktracks.review.routes import admin, auth, calls, flags, queue, team
+from talktracks.review.routes import (
+    admin,
+    auth,
+    calllist,
+    calls,
+    deals,
+    flags,
+    playlists,
+    queue,
+    team,
+)
 from talktracks.review.secret import load_or_create_secret
 from talktracks.store import Store, open_store
 
@@ -75,7 +85,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response gets the headers
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, queue, calls, flags, team, admin):
+    for module in (auth, queue, calllist, calls, deals, playlists, flags, team, admin):
         app.include_router(module.router)
     _add_error_handlers(app)
     return app

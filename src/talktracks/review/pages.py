@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Request
@@ -29,8 +29,14 @@ def make_templates() -> Jinja2Templates:
     )
     env.filters["clock"] = clock
     env.filters["words"] = behaviour_words
+    env.filters["seg"] = path_segment
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     return Jinja2Templates(env=env)
+
+
+def path_segment(value: object) -> str:
+    """One URL path segment: everything but unreserved characters percent-encoded ("/" too)."""
+    return quote(str(value), safe="")
 
 
 def store_of(request: Request) -> Store:

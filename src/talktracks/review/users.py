@@ -14,7 +14,7 @@ from talktracks.review.audit import record
 from talktracks.review.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password
 from talktracks.store import Store, User
 
-ROLES: tuple[str, ...] = ("coach", "admin")
+ROLES: tuple[str, ...] = ("coach", "admin", "rep")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 

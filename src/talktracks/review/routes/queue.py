@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from talktracks.review.access import is_staff
 from talktracks.review.auth import CurrentUser, current_user
 from talktracks.review.flagqueue import STATUSES, QueueFilters, load_queue
 from talktracks.review.pages import render, see_other, store_of
@@ -25,8 +26,8 @@ def _date(value: str, label: str, problems: list[str]) -> date | None:
 
 
 @router.get("/")
-def home() -> Response:
-    return see_other("/queue")
+def home(user: CurrentUser) -> Response:
+    return see_other("/queue" if is_staff(user) else "/playlists")
 
 
 @router.get("/queue")
@@ -40,6 +41,9 @@ def queue_page(
     date_to: str = "",
     page: int = 1,
 ) -> Response:
+    if not is_staff(user):
+        # Reps land here after sign-in (its default target); their start page is elsewhere.
+        return see_other("/playlists")
     problems: list[str] = []
     filters = QueueFilters(
         rep=rep or None,

@@ -1,0 +1,101 @@
+"""The list of every call (filters) and transcript search, at /calls."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from talktracks.review.access import is_staff, visible_calls
+from talktracks.review.auth import CurrentUser, current_user
+from talktracks.review.calllist import (
+    CHANNELS,
+    FLAG_STATES,
+    OUTCOMES,
+    SCOPES,
+    CallFilters,
+    load_call_list,
+)
+from talktracks.review.pages import render, store_of
+from talktracks.store.search import MAX_QUERY_CHARS
+
+router = APIRouter(dependencies=[Depends(current_user)])
+
+
+def _date(value: str, label: str, problems: list[str]) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        problems.append(f"{label} {value!r} is not a date (YYYY-MM-DD); it was ignored.")
+        return None
+
+
+def _choice(value: str, allowed: tuple[str, ...], label: str, problems: list[str]) -> str:
+    if value and value not in allowed:
+        problems.append(f"{label} {value!r} is not one of {', '.join(allowed)}; it was ignored.")
+        return ""
+    return value
+
+
+@router.get("/calls")
+def call_list(
+    request: Request,
+    user: CurrentUser,
+    q: str = "",
+    rep: str = "",
+    deal: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    outcome: str = "",
+    has: str = "",
+    lacks: str = "",
+    scope: str = "call",
+    flag: str = "",
+    rule: str = "",
+    channels: str = "",
+    page: int = 1,
+) -> Response:
+    problems: list[str] = []
+    behaviours: list[str] = request.app.state.behaviours
+    if len(q) > MAX_QUERY_CHARS:
+        problems.append(f"The search was cut to its first {MAX_QUERY_CHARS} characters.")
+    filters = CallFilters(
+        q=q[:MAX_QUERY_CHARS],
+        rep=rep[:200],
+        deal=deal[:200],
+        date_from=_date(date_from, "From", problems),
+        date_to=_date(date_to, "To", problems),
+        outcome=_choice(outcome, OUTCOMES, "Outcome", problems),
+        has=_choice(has, tuple(behaviours), "Behaviour", problems),
+        lacks=_choice(lacks, tuple(behaviours), "Behaviour", problems),
+        scope=_choice(scope, SCOPES, "Scope", problems) or "call",
+        flag=_choice(flag, FLAG_STATES, "Flag state", problems),
+        rule=rule[:64],
+        channels=_choice(channels, CHANNELS, "Channels", problems),
+    )
+    result = load_call_list(
+        store_of(request),
+        filters,
+        visible_calls(request, user),
+        request.app.state.settings.audio_root,
+        page,
+        request.app.state.options.page_size,
+    )
+    return render(
+        request,
+        "calls.html",
+        {
+            "nav": "calls",
+            "c": result,
+            "filters": filters,
+            "problems": problems,
+            "behaviours": behaviours,
+            "outcomes": OUTCOMES,
+            "flag_states": FLAG_STATES,
+            "channel_kinds": CHANNELS,
+            "staff": is_staff(user),
+        },
+    )
