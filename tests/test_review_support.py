@@ -232,9 +232,7 @@ def seed_review(tmp_path: Path, options: ReviewOptions | None = None) -> ReviewE
         store, "test", "c1", 4.0, 7.0, "Price said plainly", "", "Seeded playlist"
     )
     app = create_app(settings, options, store=store)
-    return ReviewEnv(
-        settings, store, app, audio_root, utts, tags, flags, playlist_id, snippet_id
-    )
+    return ReviewEnv(settings, store, app, audio_root, utts, tags, flags, playlist_id, snippet_id)
 
 
 def csrf_of(client: TestClient, path: str = "/login") -> str:

@@ -56,12 +56,15 @@ class CallFilters:
             end = datetime.combine(self.date_to + timedelta(days=1), time(), UTC)
             where.append(Call.started_at < end)
         if self.outcome == "none":
-            where.append(~select(Deal.deal_id).where(Deal.deal_id == Call.deal_id).exists())
+            where.append(
+                ~select(Deal.deal_id).where(Deal.deal_id == Call.deal_id).correlate(Call).exists()
+            )
         elif self.outcome:
             wanted = ("won", "lost") if self.outcome == "closed" else (self.outcome,)
             where.append(
                 select(Deal.deal_id)
                 .where(Deal.deal_id == Call.deal_id, Deal.outcome.in_(wanted))
+                .correlate(Call)
                 .exists()
             )
         for behaviour, present in ((self.has, True), (self.lacks, False)):
@@ -94,7 +97,9 @@ class CallFilters:
                 )
                 .exists()
             )
-        return select(Tag.id).where(Tag.call_id == Call.call_id, Tag.behaviour == behaviour).exists()
+        return (
+            select(Tag.id).where(Tag.call_id == Call.call_id, Tag.behaviour == behaviour).exists()
+        )
 
     def query(self, **changes: Any) -> str:
         """These filters (with `changes`) as a query string, for links that keep them."""

@@ -10,6 +10,7 @@ sees half a file. Only checked paths (review.audio.recording_path) ever reach th
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import threading
@@ -98,29 +99,31 @@ def _write_wav(target: Path, path: Path, start: float = 0.0, end: float | None =
     """PCM WAV of `path` from `start` to `end` seconds, written to a temp file then renamed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    position = 0  # samples per channel written or skipped so far
+    chunks = _pcm_frames(path)
+    first_chunk = next(chunks, None)
+    if first_chunk is None:
+        raise NotDecodable(f"{path.name} has no audio frames")
+    rate, channels, _ = first_chunk
+    width = 2 * channels
+    first_sample, last_sample = int(start * rate), None if end is None else int(end * rate)
+    position = 0  # samples per channel decoded so far
     try:
-        out: wave.Wave_write | None = None
-        for rate, channels, chunk in _pcm_frames(path):
-            if out is None:
-                out = wave.open(str(tmp), "wb")
-                out.setnchannels(channels)
-                out.setsampwidth(2)
-                out.setframerate(rate)
-            width = 2 * channels
-            n = len(chunk) // width
-            first = max(0, int(start * rate) - position)
-            last = n if end is None else min(n, int(end * rate) - position)
-            if first < last:
-                out.writeframes(chunk[first * width : last * width])
-            position += n
-            if end is not None and position >= end * rate:
-                break
-        if out is None:
-            raise NotDecodable(f"{path.name} has no audio frames")
-        out.close()
+        with wave.open(str(tmp), "wb") as out:
+            out.setnchannels(channels)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            for _rate, _channels, chunk in itertools.chain([first_chunk], chunks):
+                n = len(chunk) // width
+                a = max(0, first_sample - position)
+                b = n if last_sample is None else min(n, last_sample - position)
+                if a < b:
+                    out.writeframes(chunk[a * width : b * width])
+                position += n
+                if last_sample is not None and position >= last_sample:
+                    break
         os.replace(tmp, target)
     finally:
+        chunks.close()
         tmp.unlink(missing_ok=True)
 
 

@@ -98,7 +98,15 @@ def search_utterances(
     ).all()
     hits = [
         SearchHit(
-            u.id, u.call_id, u.idx, u.speaker, u.start, u.end, u.text, c.rep_id, c.deal_id,
+            u.id,
+            u.call_id,
+            u.idx,
+            u.speaker,
+            u.start,
+            u.end,
+            u.text,
+            c.rep_id,
+            c.deal_id,
             c.started_at,
         )
         for u, c in rows

@@ -64,7 +64,9 @@ def page_context(request: Request, page: CallPage, staff: bool) -> dict[str, obj
 
 
 @router.get("/calls/{call_id}")
-def call_page(request: Request, user: CurrentUser, call_id: str, t: float | None = None) -> Response:
+def call_page(
+    request: Request, user: CurrentUser, call_id: str, t: float | None = None
+) -> Response:
     ensure_call_visible(request, user, call_id)
     page = _page(request, call_id)
     context = page_context(request, page, is_staff(user))

@@ -72,5 +72,7 @@ def snippet_audio(request: Request, user: CurrentUser, snippet_id: int) -> Respo
         path = recording_path(recording, settings.audio_root)
         clip = clip_file(path, settings.data_dir, snippet.start, snippet.end)
     except (AudioUnavailable, NotDecodable) as exc:
-        raise HTTPException(status_code=404, detail="No playable recording for this snippet.") from exc
+        raise HTTPException(
+            status_code=404, detail="No playable recording for this snippet."
+        ) from exc
     return audio_response(clip)

@@ -1,0 +1,265 @@
+"""Transcript search (SQLite FTS5 index kept in sync by triggers), the call list's filters,
+the deal page, drill-down links, and `talktracks search` — over real SQLite files and HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import delete, select, text
+
+from talktracks.ingest.transcripts import import_transcripts
+from talktracks.review.team import drill_link
+from talktracks.store import Call, Utterance
+from talktracks.store.search import fts5_match, query_words, search_utterances
+from test_review_support import (
+    ReviewEnv,
+    add_call,
+    add_deal,
+    add_tag,
+    make_store,
+    seed_analysis,
+    seed_review,
+    sign_in,
+    use_cheap_argon2,
+)
+
+
+@pytest.fixture()
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReviewEnv:
+    use_cheap_argon2(monkeypatch)
+    e = seed_review(tmp_path)
+    yield e
+    e.store.dispose()
+
+
+def _ids(store, query: str, **kw) -> list[tuple[str, int]]:
+    with store.session() as s:
+        hits, total = search_utterances(s, query, **kw)
+    assert total == len(hits)
+    return [(h.call_id, h.idx) for h in hits]
+
+
+def test_index_follows_every_write_path(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    lines = tmp_path / "calls.jsonl"
+
+    def write(utterance_text: str) -> None:
+        row = {
+            "call_id": "imp-1",
+            "rep_id": "rep-x",
+            "deal_id": None,
+            "started_at": "2025-05-01T10:00:00+00:00",
+            "utterances": [
+                {"speaker": "rep", "start": 0, "end": 2, "text": "Hello there."},
+                {"speaker": "rep", "start": 2, "end": 5, "text": utterance_text},
+            ],
+        }
+        lines.write_text(json.dumps(row) + "\n")
+        assert import_transcripts(store, lines).imported == 1
+
+    write("Could you introduce me to anyone who needs this? A referral helps.")
+    assert _ids(store, "referrals") == [("imp-1", 1)]  # stemmed: referrals ~ referral
+    write("Our price is forty dollars.")  # re-import replaces the transcript
+    assert _ids(store, "referral") == []
+    assert _ids(store, "dollars price") == [("imp-1", 1)]
+    with store.session() as s:  # an edit in place (a correction script) is indexed too
+        s.execute(text("UPDATE utterances SET text = 'We talked about solar panels' WHERE idx = 1"))
+    assert _ids(store, "price") == [] and _ids(store, "solar") == [("imp-1", 1)]
+    with store.session() as s:  # deleting the call cascades to its utterances and the index
+        s.execute(delete(Call).where(Call.call_id == "imp-1"))
+    assert _ids(store, "hello") == []
+    with store.session() as s:
+        assert (
+            s.scalar(text("SELECT count(*) FROM utterances_fts WHERE utterances_fts MATCH 'hello'"))
+            == 0
+        )
+    store.dispose()
+
+
+def test_index_is_built_for_rows_written_before_the_migration(tmp_path: Path) -> None:
+    from alembic import command
+
+    from talktracks.store.engine import alembic_config, make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO calls (call_id, channels, status, attempts, source, created_at, updated_at) VALUES ('old', 'mono', 'done', 0, 'import', '2025-01-01', '2025-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO utterances (call_id, idx, speaker, start, \"end\", text) VALUES ('old', 0, 'rep', 0, 1, 'pricing for the whole team')"
+            )
+        )
+    upgrade(engine)
+    store = make_store(tmp_path, "old.db")
+    assert _ids(store, "pricing team") == [("old", 0)]
+    command.downgrade(alembic_config(engine), "0005")  # and the migration undoes cleanly
+    with engine.connect() as conn:
+        names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+    assert "utterances_fts" not in names and "snippets" not in names
+    engine.dispose()
+    store.dispose()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['price" OR "x', "NEAR(price dollars)", "price*", "-price", "price AND", "(", '"', "col:price"],
+)
+def test_query_syntax_is_data_not_fts_operators(env: ReviewEnv, query: str) -> None:
+    words = query_words(query)
+    ids = _ids(env.store, query)
+    if "price" in words and words == ["price"]:
+        assert ids == []  # "price" alone occurs in no utterance of the seed
+    assert fts5_match(['a"b']) == '"a""b"'
+
+
+def test_operators_in_a_query_are_plain_words(env: ReviewEnv) -> None:
+    assert _ids(env.store, 'dollars" seat* (') == [("c1", 2)]
+    assert _ids(env.store, "dollars OR pipeline") == []  # "or" is a word every hit needs
+
+
+def test_search_with_behaviour_and_call_conditions(env: ReviewEnv) -> None:
+    assert _ids(env.store, "dollars seat") == [("c1", 2)]
+    assert _ids(env.store, "dollars", behaviour="price_mention") == [("c1", 2)]
+    assert _ids(env.store, "dollars", behaviour="referral_request") == []
+    assert _ids(env.store, "pipeline", where=[Call.rep_id == "rep-bob"]) == []
+    assert _ids(env.store, "") == [] and _ids(env.store, "!!!") == []
+
+
+def test_call_list_filters(env: ReviewEnv) -> None:
+    with env.store.session() as s:
+        add_deal(s, "D2", "lost")
+        utts = add_call(
+            s,
+            "c3",
+            [("rep", 0, 3, "Would you refer a friend?")],
+            rep="rep-ann",
+            deal="D2",
+            channels="mono",
+        )
+        add_tag(s, utts[0], "referral_request")
+        add_call(s, "c4", [("rep", 0, 3, "Hello.")], rep="rep-ann", deal="D1")
+    client = env.client()
+    sign_in(client, "cora")
+
+    def listed(query: str) -> list[str]:
+        r = client.get(f"/calls?{query}")
+        assert r.status_code == 200, r.text
+        return [
+            part.split('">')[1].split("<")[0]
+            for part in r.text.split('class="call-link" href="/calls/')[1:]
+        ]
+
+    assert listed("") == ["c2", "c1", "c3", "c4"]  # newest first, then by id
+    assert set(listed("rep=rep-bob")) == {"c2"}
+    assert set(listed("outcome=won")) == {"c1", "c4"}
+    assert set(listed("outcome=lost")) == {"c3"}
+    assert set(listed("outcome=none")) == {"c2"}
+    assert set(listed("has=referral_request")) == {"c3"}
+    assert set(listed("lacks=price_mention")) == {"c2", "c3", "c4"}
+    assert set(listed("has=price_mention&scope=deal")) == {"c1", "c4"}  # c4 is on D1 too
+    assert set(listed("flag=open")) == {"c1", "c2"}
+    assert set(listed("flag=none")) == {"c3", "c4"}
+    assert set(listed("flag=open&rule=long_monologue")) == {"c2"}
+    assert set(listed("channels=mono")) == {"c3"}
+    assert set(listed("date_from=2025-04-01")) == {"c2"}
+    assert set(listed("deal=D1")) == {"c1", "c4"}
+    page = client.get("/calls?outcome=bogus&date_from=yesterday").text
+    assert "is not one of" in page and "is not a date" in page
+    # Search mode: the utterance with its moment, a link to that moment, a play button.
+    page = client.get("/calls?q=refer+friend").text
+    assert 'href="/calls/c3?t=0.0#u-' in page and "<mark" in page
+    assert "no recording" in page  # c3 has no audio: no play button
+    page = client.get("/calls?q=dollars").text
+    assert 'data-src="/calls/c1/audio" data-seek="4.0"' in page
+
+
+def test_deal_page_lists_calls_in_time_order_and_flags_link_to_it(env: ReviewEnv) -> None:
+    from datetime import UTC, datetime
+
+    from talktracks.store import Deal, Flag
+
+    with env.store.session() as s:
+        s.get(Deal, "D1").attributes = {"segment": "SMB", "region": "<b>EU</b>"}
+        add_call(
+            s,
+            "c0",
+            [("rep", 0, 2, "First contact.")],
+            deal="D1",
+            started_at=datetime(2025, 2, 1, tzinfo=UTC),
+        )
+        s.add(
+            Flag(
+                call_id="c1",
+                rule="missed_referral",
+                severity="medium",
+                reason="Deal D1 was won, but nobody asked for a referral in any of its 2 calls; this is its last call.",
+                dedupe_key="missed_referral:D1",
+            )
+        )
+    client = env.client()
+    sign_in(client, "cora")
+    page = client.get("/deals/D1").text
+    assert page.index(">c0<") < page.index(">c1<")  # oldest first
+    assert "2 calls, oldest first" in page and "won" in page and "1,000.00" in page
+    assert "SMB" in page and "&lt;b&gt;EU&lt;/b&gt;" in page
+    assert "Product introduction ×1" in page or "product introduction ×1" in page
+    call_page = client.get("/calls/c1").text
+    assert 'class="deal-link" href="/deals/D1">All calls of deal D1' in call_page
+    assert client.get("/deals/nope").status_code == 404
+
+
+def test_team_counts_link_to_the_calls_behind_them(env: ReviewEnv) -> None:
+    seed_analysis(env.store)
+    client = env.client()
+    sign_in(client, "cora")
+    page = client.get("/team").text
+    assert '<a class="count-link" href="/calls?rep=rep-ann">12</a>' in page
+    assert '<a class="count-link" href="/calls?rep=rep-bob&amp;outcome=won">2</a>' in page
+    link = drill_link("effects", {"feature": "has_referral_request"}, "n_with")
+    assert parse_qs(urlsplit(link).query) == {
+        "has": ["referral_request"],
+        "scope": ["deal"],
+        "outcome": ["closed"],
+    }
+    assert drill_link("effects", {"feature": "early_price_mention"}, "n_with") is None
+    assert drill_link("tracks", {"track": "x"}, "n_calls") is None
+
+
+def test_search_command_line(env: ReviewEnv) -> None:
+    url = env.store.url
+    run = [sys.executable, "-m", "talktracks", "search"]
+    out = subprocess.run(
+        [*run, "dollars seat", "--db", url], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "c1\t0:04\trep\trep-ann\tIt is 49 dollars per seat per month."
+    ]
+    assert "1 matching utterance" in out.stderr
+    out = subprocess.run(
+        [*run, "dollars", "--behaviour", "referral_request", "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and out.stdout == ""
+    out = subprocess.run(
+        [*run, "dollars", "--behaviour", "bogus", "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "unknown behaviour 'bogus'" in out.stderr
+    with env.store.session() as s:
+        assert s.scalar(select(Utterance.text).where(Utterance.idx == 2, Utterance.call_id == "c1"))
