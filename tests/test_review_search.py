@@ -216,6 +216,8 @@ def test_deal_page_lists_calls_in_time_order_and_flags_link_to_it(env: ReviewEnv
     assert "product introduction ×1" in page
     call_page = client.get("/calls/c1").text
     assert 'class="deal-link" href="/deals/D1">All calls of deal D1' in call_page
+    queue = client.get("/queue").text
+    assert 'class="deal-link" href="/deals/D1">See the deal' in queue
     assert client.get("/deals/nope").status_code == 404
 
 

@@ -39,7 +39,7 @@ ACTION_WORDS = {
 }
 
 
-def _page(request: Request, call_id: str) -> CallPage:
+def call_page_or_404(request: Request, call_id: str) -> CallPage:
     page = load_call_page(
         store_of(request),
         call_id,
@@ -68,7 +68,7 @@ def call_page(
     request: Request, user: CurrentUser, call_id: str, t: float | None = None
 ) -> Response:
     ensure_call_visible(request, user, call_id)
-    page = _page(request, call_id)
+    page = call_page_or_404(request, call_id)
     context = page_context(request, page, is_staff(user))
     if t is not None and math.isfinite(t) and t >= 0:
         context["cue"] = round(t, 3)
@@ -97,7 +97,7 @@ def _done(
 ) -> Response:
     """After an action: the utterance's fresh HTML for the script, else a redirect back."""
     if request.headers.get(FRAGMENT_HEADER) == "utterance" and utterance_id is not None:
-        page = _page(request, call_id)
+        page = call_page_or_404(request, call_id)
         view = next((u for u in page.utterances if u.id == utterance_id), None)
         if view is not None:
             context = page_context(request, page, is_staff(user)) | {"u": view}

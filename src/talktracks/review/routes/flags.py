@@ -31,9 +31,9 @@ def _set_status(
     word = "resolved" if resolve else "reopened"
     message = f"Flag {word}." if changed else f"That flag was already {word}."
     if request.headers.get("x-fragment") == "flag":
-        from talktracks.review.routes.calls import _page, page_context
+        from talktracks.review.routes.calls import call_page_or_404, page_context
 
-        page = _page(request, call_id)
+        page = call_page_or_404(request, call_id)
         flag = next((f for f in page.flags if f.id == flag_id), None)
         if flag is not None:
             response = render(
