@@ -265,3 +265,66 @@ def test_search_command_line(env: ReviewEnv) -> None:
     assert out.returncode == 2 and "unknown behaviour 'bogus'" in out.stderr
     with env.store.session() as s:
         assert s.scalar(select(Utterance.text).where(Utterance.idx == 2, Utterance.call_id == "c1"))
+
+
+def test_postgresql_full_text_search_uses_its_gin_index() -> None:
+    """The PostgreSQL branch against a real server, when one is given (the coordinator's
+    PostgreSQL test server, or any scratch database: its tables are created and dropped)."""
+    import os
+
+    url = os.environ.get("TALKTRACKS_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set TALKTRACKS_TEST_POSTGRES_URL to a scratch PostgreSQL database")
+    from alembic import command
+
+    from talktracks.store.engine import alembic_config
+
+    store = make_store_at(url)
+    try:
+        with store.session() as s:
+            s.add(Call(call_id="pg1", rep_id="r", status="done", channels="mono"))
+            s.flush()
+            s.add_all(
+                [
+                    Utterance(
+                        call_id="pg1",
+                        idx=0,
+                        speaker="rep",
+                        start=0,
+                        end=1,
+                        text="Could you give me a referral?",
+                    ),
+                    Utterance(
+                        call_id="pg1",
+                        idx=1,
+                        speaker="rep",
+                        start=1,
+                        end=2,
+                        text="It is 49 dollars per seat.",
+                    ),
+                ]
+            )
+        assert _ids(store, "referrals") == [("pg1", 0)]  # English stemming
+        assert _ids(store, 'dollars" seat* (') == [("pg1", 1)]  # operators are plain words
+        assert _ids(store, "solar") == []
+        with store.session() as s:
+            s.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(
+                r[0]
+                for r in s.execute(
+                    text(
+                        "EXPLAIN SELECT id FROM utterances WHERE to_tsvector('english'::regconfig,"
+                        " text) @@ plainto_tsquery('english'::regconfig, 'x')"
+                    )
+                )
+            )
+        assert "ix_utterances_text_fts" in plan
+    finally:
+        command.downgrade(alembic_config(store.engine), "base")
+        store.dispose()
+
+
+def make_store_at(url: str):
+    from talktracks.store import open_store
+
+    return open_store(url)
