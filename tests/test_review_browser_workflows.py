@@ -189,6 +189,9 @@ def test_confirm_and_reject_without_reload_keep_the_audio_playing(
         utt.get_by_label("Relabel price mention at 0:04 as").select_option("referral_request")
         utt.get_by_role("button", name="Relabel price mention at 0:04").click()
         expect(utt).to_contain_text("Added by cora")
+        expect(page.locator("#action-status")).to_have_text(
+            "Relabelled: price_mention → referral_request."
+        )
         assert page.evaluate("window.__sameDocument") is True  # no reload happened
         assert page.evaluate("!document.getElementById('player').paused")
         page.screenshot(path=str(ARTIFACTS / "review-call-inplace.png"))

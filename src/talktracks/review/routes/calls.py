@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
@@ -102,7 +103,7 @@ def _done(
         if view is not None:
             context = page_context(request, page, is_staff(user)) | {"u": view}
             response = render(request, "_utterance.html", context)
-            response.headers["x-message"] = message.encode("ascii", "replace").decode()
+            response.headers["x-message"] = quote(message)  # headers are Latin-1: percent-encode
             return response
     flash(request, message)
     anchor = f"#u-{utterance_id}" if utterance_id is not None else ""

@@ -7,6 +7,7 @@ instead of a redirect, so the page does not reload.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
@@ -39,7 +40,7 @@ def _set_status(
             response = render(
                 request, "_flag.html", page_context(request, page, True) | {"f": flag}
             )
-            response.headers["x-message"] = message
+            response.headers["x-message"] = quote(message)
             return response
     flash(request, message)
     return see_other(safe_next(next_url, default=f"/calls/{path_segment(call_id)}"))

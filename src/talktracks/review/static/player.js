@@ -148,7 +148,7 @@
         say("Not saved (error " + response.status + "). Reload the page and try again.");
         return null;
       }
-      const message = response.headers.get("x-message");
+      const message = decodeURIComponent(response.headers.get("x-message") || "");
       return response.text().then(function (html) {
         const holder = document.createElement("template");
         holder.innerHTML = html.trim();
