@@ -277,3 +277,37 @@ def test_adpcm_recording_is_transcoded_once_and_served_with_ranges(env: ReviewEn
     assert "data-seek" not in page and "<audio" not in page
     with env.store.session() as s:
         assert s.get(Call, "c09").recording == str(target)  # nothing stored changed
+
+
+def test_rep_users_are_made_from_the_admin_page_and_the_command_line(
+    env: ReviewEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from talktracks.cli import main
+    from test_review_support import PASSWORD
+
+    admin = env.client()
+    sign_in(admin, "adam")
+    token = csrf_of(admin, "/admin")
+    form = {"name": "ron", "role": "rep", "password": PASSWORD, "csrf_token": token}
+    admin.post("/admin/users", data=form)
+    assert "needs the rep id" in admin.get("/admin").text
+    admin.post("/admin/users", data=form | {"rep_id": "rep-ann"})
+    rep = env.client()
+    sign_in(rep, "ron")
+    assert rep.get("/calls/c1").status_code == 200 and rep.get("/calls/c2").status_code == 404
+    db = ["--db", env.store.url]
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["users", "add", "sam", "--role", "rep", *db]) == 2
+    assert "--role rep needs --rep-id" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["users", "add", "sam", "--role", "rep", "--rep-id", "rep-bob", *db]) == 0
+    assert "added sam (rep, rep rep-bob)" in capsys.readouterr().out
+    with env.store.session() as s:
+        actions = list(
+            s.scalars(
+                select(AuditEvent.action).where(AuditEvent.target.in_(["user:ron", "user:sam"]))
+            )
+        )
+    assert actions == ["user.add", "user.link_rep", "user.add", "user.link_rep"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 
 from talktracks.ingest.transcripts import import_transcripts
 from talktracks.review.team import drill_link
@@ -238,33 +238,30 @@ def test_team_counts_link_to_the_calls_behind_them(env: ReviewEnv) -> None:
     assert drill_link("tracks", {"track": "x"}, "n_calls") is None
 
 
-def test_search_command_line(env: ReviewEnv) -> None:
-    url = env.store.url
-    run = [sys.executable, "-m", "talktracks", "search"]
+def test_search_command_line(env: ReviewEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    from talktracks.cli import main
+
+    db = ["--db", env.store.url]
+    assert main(["search", "dollars seat", *db]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == ["c1\t0:04\trep\trep-ann\tIt is 49 dollars per seat per month."]
+    assert "1 matching utterance" in out.err
+    assert main(["search", "dollars", "--behaviour", "referral_request", *db]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["search", "dollars", "--behaviour", "bogus", *db]) == 2
+    assert "unknown behaviour 'bogus'" in capsys.readouterr().err
+    assert main(["search", "pipeline", "--rep", "rep-bob", *db]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["search", "?!", *db]) == 2
+    assert "has no words" in capsys.readouterr().err
+    # The real entry point, once, in a fresh interpreter.
     out = subprocess.run(
-        [*run, "dollars seat", "--db", url], capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == [
-        "c1\t0:04\trep\trep-ann\tIt is 49 dollars per seat per month."
-    ]
-    assert "1 matching utterance" in out.stderr
-    out = subprocess.run(
-        [*run, "dollars", "--behaviour", "referral_request", "--db", url],
+        [sys.executable, "-m", "talktracks", "search", "pipeline", *db],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
-    assert out.returncode == 0 and out.stdout == ""
-    out = subprocess.run(
-        [*run, "dollars", "--behaviour", "bogus", "--db", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 2 and "unknown behaviour 'bogus'" in out.stderr
-    with env.store.session() as s:
-        assert s.scalar(select(Utterance.text).where(Utterance.idx == 2, Utterance.call_id == "c1"))
+    assert out.returncode == 0 and out.stdout.startswith("c1\t0:07\trep\trep-ann\tOur platform")
 
 
 def test_postgresql_full_text_search_uses_its_gin_index() -> None:
