@@ -145,7 +145,9 @@ def test_coach_reviews_a_flagged_call_in_chromium(served: tuple[str, ReviewEnv])
             page.locator(f"#u-{u[2].id}").get_by_role(
                 "button", name="Reject price mention at 0:04"
             ).click()
-            expect(page.locator("#action-status")).to_have_text("Tag rejected: price_mention.")
+            expect(page.locator("#action-status")).to_have_text(
+                "Tag rejected: price_mention.", timeout=15_000
+            )
             expect(page.locator(f"#u-{u[2].id}")).to_contain_text("Rejected by cora")
 
             # Add a behaviour the machine missed on utterance 1 (the customer asks the price).
@@ -153,7 +155,9 @@ def test_coach_reviews_a_flagged_call_in_chromium(served: tuple[str, ReviewEnv])
             utt1.locator("summary").click()
             utt1.get_by_label("Behaviour the machine missed").select_option("price_mention")
             utt1.get_by_role("button", name="Add tag").click()
-            expect(page.locator("#action-status")).to_have_text("Behaviour added: price_mention.")
+            expect(page.locator("#action-status")).to_have_text(
+                "Behaviour added: price_mention.", timeout=15_000
+            )
             expect(page.locator(f"#u-{u[1].id}")).to_contain_text("Added by cora")
 
             # Resolve the flag with a note.
