@@ -213,6 +213,18 @@ def test_coach_makes_snippets_into_playlists_audited(env: ReviewEnv) -> None:
     coach.post(f"/playlists/{pid}/share", data={"name": "rita", "csrf_token": token})
     with env.store.session() as s:
         assert s.scalar(select(func.count()).select_from(PlaylistShare)) == 1
+        intro = s.scalar(select(Snippet.id).where(Snippet.title == "Intro"))
+    r = coach.post(f"/snippets/{intro}/remove", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == f"/playlists/{pid}"
+    page = coach.get(f"/playlists/{pid}").text
+    assert "Snippet removed." in page and 'aria-label="Play snippet Greeting"' in page
+    assert 'aria-label="Play snippet Intro"' not in page
+    assert coach.post(f"/snippets/{intro}/remove", data={"csrf_token": token}).status_code == 404
+    with env.store.session() as s:
+        removed = s.scalar(
+            select(AuditEvent).where(AuditEvent.action == "snippet.remove").order_by(AuditEvent.id)
+        )
+    assert removed.actor == "cora" and removed.details["title"] == "Intro"
 
 
 def test_relabel_in_one_step_and_fragment_answers(env: ReviewEnv) -> None:

@@ -30,6 +30,7 @@ from test_review_support import PASSWORD, ReviewEnv, add_call, seed_analysis
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+expect.set_options(timeout=15_000)  # two cores shared by many jobs: give pages time
 
 pytestmark = pytest.mark.browser
 

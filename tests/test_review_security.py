@@ -83,6 +83,7 @@ def form_for(env: ReviewEnv, path: str) -> dict[str, str]:
             "playlist": "Seeded playlist",
         },
         "/playlists/{playlist_id}/share": {"name": "rita"},
+        "/snippets/{snippet_id}/remove": {},
         "/flags/{flag_id}/resolve": {"note": "done"},
         "/flags/{flag_id}/reopen": {},
         "/admin/users": {"name": "mallory", "role": "admin", "password": "long enough password"},

@@ -91,6 +91,25 @@ def add_snippet(
         return plist.id, snippet.id
 
 
+def remove_snippet(store: Store, actor: str, snippet_id: int) -> int:
+    """Take a snippet out of its playlist (audited with what it was). Returns the playlist id."""
+    with store.session() as s:
+        snippet = s.get(Snippet, snippet_id)
+        if snippet is None:
+            raise LookupError(snippet_id)
+        details = {
+            "snippet_id": snippet.id,
+            "call_id": snippet.call_id,
+            "start": snippet.start,
+            "end": snippet.end,
+            "title": snippet.title,
+        }
+        playlist_id = snippet.playlist_id
+        s.delete(snippet)
+        record(s, actor, "snippet.remove", f"playlist:{playlist_id}", details)
+        return playlist_id
+
+
 def share_playlist(store: Store, actor: str, playlist_id: int, user_name: str) -> bool:
     """Share the playlist with a rep user. False when it was shared with them already."""
     with store.session() as s:

@@ -59,6 +59,16 @@ def share(
     return see_other(f"/playlists/{playlist_id}")
 
 
+@router.post("/snippets/{snippet_id}/remove")
+def remove(request: Request, user: StaffUser, snippet_id: int) -> Response:
+    try:
+        playlist_id = playlists.remove_snippet(store_of(request), user.name, snippet_id)
+    except LookupError as exc:
+        raise HTTPException(status_code=404, detail="No such snippet.") from exc
+    flash(request, "Snippet removed.")
+    return see_other(f"/playlists/{playlist_id}")
+
+
 @router.get("/snippets/{snippet_id}/audio")
 @router.head("/snippets/{snippet_id}/audio", include_in_schema=False)
 def snippet_audio(request: Request, user: CurrentUser, snippet_id: int) -> Response:
