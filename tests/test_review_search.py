@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 
 from talktracks.ingest.transcripts import import_transcripts
 from talktracks.review.team import drill_link
@@ -235,7 +235,8 @@ def test_team_counts_link_to_the_calls_behind_them(env: ReviewEnv) -> None:
         "outcome": ["closed"],
     }
     assert drill_link("effects", {"feature": "early_price_mention"}, "n_with") is None
-    assert drill_link("tracks", {"track": "x"}, "n_calls") is None
+    assert drill_link("tracks", {"track": "Price → Product intro"}, "n_calls") is None
+    assert drill_link("tracks", {"track": "other"}, "n_calls") is None
 
 
 def test_search_command_line(env: ReviewEnv, capsys: pytest.CaptureFixture[str]) -> None:
@@ -325,3 +326,51 @@ def make_store_at(url: str):
     from talktracks.store import open_store
 
     return open_store(url)
+
+
+def test_track_filter_agrees_with_the_analysis_talk_tracks(env: ReviewEnv) -> None:
+    """The call list's track filter (SQL) picks exactly the calls the analysis puts on each
+    track (pandas), including first-occurrence order, ties and customer-only behaviours."""
+    from talktracks.analysis import load_dataset
+    from talktracks.analysis.tracks import call_tracks
+    from talktracks.review.calllist import NO_TRACK, track_conditions
+
+    with env.store.session() as s:
+        specs = {
+            "t-price-first": [("rep", "price_mention"), ("rep", "product_introduction")],
+            "t-intro-first": [("rep", "product_introduction"), ("rep", "price_mention")],
+            "t-customer": [("customer", "price_mention"), ("rep", "referral_request")],
+            "t-none": [("customer", "price_mention")],
+        }
+        for call_id, tags in specs.items():
+            utts = add_call(
+                s,
+                call_id,
+                [(sp, float(i), float(i) + 1, f"words {i}") for i, (sp, _) in enumerate(tags)],
+            )
+            for utt, (_, behaviour) in zip(utts, tags, strict=True):
+                add_tag(s, utt, behaviour)
+        tie = add_call(s, "t-tie", [("rep", 0.0, 2.0, "both at once")])
+        add_tag(s, tie[0], "product_introduction")
+        add_tag(s, tie[0], "price_mention")  # same moment: ordered by name, as the analysis does
+    ds = load_dataset(env.store.url)
+    expected: dict[str, set[str]] = {}
+    for call_id, track in zip(ds.calls["call_id"], call_tracks(ds), strict=True):
+        expected.setdefault(track, set()).add(call_id)
+    assert expected["price_mention → product_introduction"] >= {"t-price-first", "t-tie"}
+    assert NO_TRACK in expected
+    for track, calls in expected.items():
+        with env.store.session() as s:
+            got = set(s.scalars(select(Call.call_id).where(*track_conditions(track))))
+        assert got == calls, track
+    client = env.client()
+    sign_in(client, "cora")
+    page = client.get("/calls", params={"track": "product_introduction → price_mention"}).text
+    assert ">t-intro-first<" in page and ">t-price-first<" not in page
+    assert "not a sequence of known behaviours" in client.get("/calls?track=bogus").text
+    link = drill_link("tracks", {"track": "price_mention → referral_request"}, "n_deals")
+    assert parse_qs(urlsplit(link).query) == {
+        "track": ["price_mention → referral_request"],
+        "outcome": ["closed"],
+    }
+    assert drill_link("tracks", {"track": "other"}, "n_calls") is None

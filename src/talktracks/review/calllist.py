@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import aliased
 
 from talktracks.review.audio import AudioUnavailable, recording_path
-from talktracks.store import Call, Deal, Flag, Store, Tag
+from talktracks.store import Call, Deal, Flag, Store, Tag, Utterance
 from talktracks.store.search import SearchHit, query_words, search_utterances, word_spans
 
 OUTCOMES: tuple[str, ...] = ("won", "lost", "open", "closed", "none")
@@ -43,6 +44,7 @@ class CallFilters:
     flag: str = ""
     rule: str = ""
     channels: str = ""
+    track: str = ""  # a talk track as the analysis names it ("a → b"), or NO_TRACK
 
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
@@ -82,6 +84,8 @@ class CallFilters:
             where.append(~select(Flag.id).where(Flag.call_id == Call.call_id).exists())
         if self.channels:
             where.append(Call.channels == self.channels)
+        if self.track:
+            where.extend(track_conditions(self.track))
         return where
 
     def _tagged(self, behaviour: str) -> ColumnElement[bool]:
@@ -119,6 +123,42 @@ class CallFilters:
     @property
     def active(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self) if f.name != "scope")
+
+
+TRACK_ARROW = " → "
+NO_TRACK = "(no tracked behaviour)"
+
+
+def _rep_first(behaviour: str) -> Any:
+    """When the rep first shows `behaviour` in the outer query's call (NULL: never)."""
+    return (
+        select(func.min(Utterance.start))
+        .join(Tag, Tag.utterance_id == Utterance.id)
+        .where(Tag.call_id == Call.call_id, Tag.behaviour == behaviour, Utterance.speaker == "rep")
+        .correlate(Call)
+        .scalar_subquery()
+    )
+
+
+def track_conditions(track: str) -> list[ColumnElement[bool]]:
+    """Calls whose talk track is `track`, as talktracks.analysis.tracks defines it: the rep's
+    distinct behaviours ordered by first occurrence (ties by name), in transcribed calls."""
+    rep_tags = (
+        select(Tag.id)
+        .join(Utterance, Utterance.id == Tag.utterance_id)
+        .where(Tag.call_id == Call.call_id, Utterance.speaker == "rep")
+        .correlate(Call)
+    )
+    where: list[ColumnElement[bool]] = [Call.status == "done"]
+    if track == NO_TRACK:
+        return [*where, ~rep_tags.exists()]
+    names = track.split(TRACK_ARROW)
+    where.append(~rep_tags.where(Tag.behaviour.not_in(names)).exists())
+    firsts = [_rep_first(name) for name in names]
+    where.extend(first.is_not(None) for first in firsts)
+    for (a, fa), (b, fb) in pairwise(zip(names, firsts, strict=True)):
+        where.append((fa < fb) if a > b else (fa <= fb))  # ties go by name, as in the analysis
+    return where
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 
 from talktracks.errors import ModelNotFound
+from talktracks.review.calllist import NO_TRACK, TRACK_ARROW
 from talktracks.store import AnalysisResult, Label, Store
 
 RESULT_NAMES = ("rep_kpis", "effects", "tracks")
@@ -118,11 +120,25 @@ def _cell(value: Any, percent: bool) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+_BEHAVIOUR_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _filterable_track(track: str) -> bool:
+    """A track the call list can filter on: behaviour ids joined by arrows, or no behaviour.
+    Not "other" (it pools small tracks) nor a label the call list would not recognise."""
+    if track == NO_TRACK:
+        return True
+    if not track or track == "other":
+        return False
+    return all(_BEHAVIOUR_ID.match(p) for p in track.split(TRACK_ARROW))
+
+
 def drill_link(table: str, record: dict[str, Any], column: str) -> str | None:
     """The /calls list behind a count on the team page: a rep's calls, the calls of their won
     or lost deals; the calls of closed deals with or without a behaviour (has_<behaviour>
-    features count deals where some call shows it). Counts with no matching filter (talk
-    tracks, derived features) get no link rather than a wrong one."""
+    features count deals where some call shows it); the calls following a talk track (its
+    closed or won deals are the distinct deals of that list). Counts with no matching filter
+    (the pooled "other" track, derived features) get no link rather than a wrong one."""
     params: dict[str, str] | None = None
     if table == "rep_kpis" and record.get("rep_id"):
         rep = str(record["rep_id"])
@@ -136,6 +152,13 @@ def drill_link(table: str, record: dict[str, Any], column: str) -> str | None:
         params = {
             "n_with": {"has": behaviour, "scope": "deal", "outcome": "closed"},
             "n_without": {"lacks": behaviour, "scope": "deal", "outcome": "closed"},
+        }.get(column)
+    elif table == "tracks" and _filterable_track(str(record.get("track", ""))):
+        track = str(record["track"])
+        params = {
+            "n_calls": {"track": track},
+            "n_deals": {"track": track, "outcome": "closed"},
+            "n_won": {"track": track, "outcome": "won"},
         }.get(column)
     return f"/calls?{urlencode(params)}" if params else None
 

@@ -12,8 +12,10 @@ from talktracks.review.auth import CurrentUser, current_user
 from talktracks.review.calllist import (
     CHANNELS,
     FLAG_STATES,
+    NO_TRACK,
     OUTCOMES,
     SCOPES,
+    TRACK_ARROW,
     CallFilters,
     load_call_list,
 )
@@ -40,6 +42,16 @@ def _choice(value: str, allowed: tuple[str, ...], label: str, problems: list[str
     return value
 
 
+def _track(value: str, behaviours: list[str], problems: list[str]) -> str:
+    if not value or value == NO_TRACK:
+        return value
+    names = value.split(TRACK_ARROW)
+    if len(set(names)) != len(names) or any(n not in behaviours for n in names):
+        problems.append(f"Talk track {value[:200]!r} is not a sequence of known behaviours.")
+        return ""
+    return value
+
+
 @router.get("/calls")
 def call_list(
     request: Request,
@@ -56,6 +68,7 @@ def call_list(
     flag: str = "",
     rule: str = "",
     channels: str = "",
+    track: str = "",
     page: int = 1,
 ) -> Response:
     problems: list[str] = []
@@ -75,6 +88,7 @@ def call_list(
         flag=_choice(flag, FLAG_STATES, "Flag state", problems),
         rule=rule[:64],
         channels=_choice(channels, CHANNELS, "Channels", problems),
+        track=_track(track, behaviours, problems),
     )
     result = load_call_list(
         store_of(request),
