@@ -208,6 +208,10 @@ def test_keyboard_shortcuts(served: tuple[str, ReviewEnv]) -> None:  # noqa: F81
     base, env = served
     u = env.utterances
     with signed_in(base, "cora") as page:
+        # Opened from the queue (#u-<id>): cued to that utterance, which is selected.
+        page.goto(f"{base}/calls/c1#u-{u[3].id}")
+        page.wait_for_function(f"() => Math.abs({PLAYER_TIME} - 7.0) < 0.05", timeout=15_000)
+        expect(page.locator(f"#u-{u[3].id}")).to_have_class(re.compile(r"\bselected\b"))
         page.goto(f"{base}/calls/c1")
         expect(page.locator(".shortcuts")).to_contain_text("next / previous flag")
         page.locator("h1").click()  # focus on the page, not a control
