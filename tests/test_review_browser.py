@@ -122,7 +122,7 @@ def test_coach_reviews_a_flagged_call_in_chromium(served: tuple[str, ReviewEnv])
             # Play from an utterance: the player's position moves to it.
             page.locator(f"#u-{u[3].id} button.seek").click()
             page.wait_for_function(
-                "document.getElementById('player').currentTime >= 7.0", timeout=10_000
+                "() => document.getElementById('player').currentTime >= 7.0", timeout=10_000
             )
             position = page.evaluate("document.getElementById('player').currentTime")
             assert 7.0 <= position < 9.5
@@ -137,7 +137,7 @@ def test_coach_reviews_a_flagged_call_in_chromium(served: tuple[str, ReviewEnv])
             assert seek.evaluate("el => getComputedStyle(el).outlineStyle") != "none"  # visible
             page.keyboard.press("Enter")
             page.wait_for_function(
-                "Math.abs(document.getElementById('player').currentTime - 2.5) < 1.0",
+                "() => Math.abs(document.getElementById('player').currentTime - 2.5) < 1.0",
                 timeout=10_000,
             )
             page.evaluate("document.getElementById('player').pause()")
@@ -148,7 +148,9 @@ def test_coach_reviews_a_flagged_call_in_chromium(served: tuple[str, ReviewEnv])
             page.locator(f"#u-{u[2].id}").get_by_role(
                 "button", name="Reject price mention at 0:04"
             ).click()
-            expect(page.locator(".flash")).to_have_text("Tag rejected: price_mention.")
+            expect(page.locator("#action-status")).to_have_text(
+                "Tag rejected: price_mention.", timeout=15_000
+            )
             expect(page.locator(f"#u-{u[2].id}")).to_contain_text("Rejected by cora")
 
             # Add a behaviour the machine missed on utterance 1 (the customer asks the price).
@@ -156,7 +158,9 @@ def test_coach_reviews_a_flagged_call_in_chromium(served: tuple[str, ReviewEnv])
             utt1.locator("summary").click()
             utt1.get_by_label("Behaviour the machine missed").select_option("price_mention")
             utt1.get_by_role("button", name="Add tag").click()
-            expect(page.locator(".flash")).to_have_text("Behaviour added: price_mention.")
+            expect(page.locator("#action-status")).to_have_text(
+                "Behaviour added: price_mention.", timeout=15_000
+            )
             expect(page.locator(f"#u-{u[1].id}")).to_contain_text("Added by cora")
 
             # Resolve the flag with a note.
@@ -259,7 +263,7 @@ def test_calls_with_reserved_characters_in_their_ids_open_play_and_are_reviewed(
                 # Play from the second utterance: this call's own recording, seekable.
                 page.locator(".utt").nth(1).locator("button.seek").click()
                 page.wait_for_function(
-                    "document.getElementById('player').currentTime >= 1.0", timeout=10_000
+                    "() => document.getElementById('player').currentTime >= 1.0", timeout=10_000
                 )
                 duration = page.evaluate("document.getElementById('player').duration")
                 assert abs(duration - seconds[call_id]) < 0.05, (call_id, duration)
@@ -269,7 +273,9 @@ def test_calls_with_reserved_characters_in_their_ids_open_play_and_are_reviewed(
                 utt.locator("summary").click()
                 utt.get_by_label("Behaviour the machine missed").select_option("referral_request")
                 utt.get_by_role("button", name="Add tag").click()
-                expect(page.locator(".flash")).to_have_text("Behaviour added: referral_request.")
+                expect(page.locator("#action-status")).to_have_text(  # in place (issue 15)
+                    "Behaviour added: referral_request.", timeout=15_000
+                )
                 page.get_by_label("Comment on the whole call").fill(f"Reviewed {call_id}")
                 page.get_by_role("button", name="Comment", exact=True).last.click()
                 expect(page.locator(".flash")).to_have_text("Comment added.")

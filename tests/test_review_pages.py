@@ -300,7 +300,7 @@ def test_admin_adds_disables_users_and_reruns_flags(env: ReviewEnv) -> None:
     assert client.post("/admin/users/adam/disable", data={"csrf_token": token}).status_code == 303
     with env.store.session() as s:
         states = {u.name: u.disabled for u in s.scalars(select(User))}
-    assert states == {"cora": False, "adam": False, "carl": True}
+    assert states == {"cora": False, "adam": False, "rita": False, "carl": True}
 
     r = client.post("/admin/flags/rerun", data={"csrf_token": token})
     assert r.status_code == 303

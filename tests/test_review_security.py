@@ -22,7 +22,18 @@ from talktracks.review.pages import TEMPLATES_DIR, safe_next
 from talktracks.review.secret import SECRET_FILE
 from talktracks.review.throttle import ThrottlePolicy
 from talktracks.review.users import add_user
-from talktracks.store import AuditEvent, Call, Comment, Flag, Label, ReviewSession, Store, User
+from talktracks.store import (
+    AuditEvent,
+    Call,
+    Comment,
+    Flag,
+    Label,
+    PlaylistShare,
+    ReviewSession,
+    Snippet,
+    Store,
+    User,
+)
 from test_review_support import (
     PASSWORD,
     ReviewEnv,
@@ -58,6 +69,20 @@ def form_for(env: ReviewEnv, path: str) -> dict[str, str]:
             "value": "false",
         },
         "/calls/{call_id}/comments": {"utterance_id": str(u[2].id), "text": "nice"},
+        "/calls/{call_id}/relabel": {
+            "utterance_id": str(u[2].id),
+            "behaviour": "price_mention",
+            "to": "referral_request",
+        },
+        "/calls/{call_id}/snippets": {
+            "start": "1",
+            "end": "3",
+            "title": "t",
+            "note": "",
+            "playlist": "Seeded playlist",
+        },
+        "/playlists/{playlist_id}/share": {"name": "rita"},
+        "/snippets/{snippet_id}/remove": {},
         "/flags/{flag_id}/resolve": {"note": "done"},
         "/flags/{flag_id}/reopen": {},
         "/admin/users": {"name": "mallory", "role": "admin", "password": "long enough password"},
@@ -80,7 +105,14 @@ def form_for(env: ReviewEnv, path: str) -> dict[str, str]:
 def routes(env: ReviewEnv) -> list[tuple[str, str, str]]:
     """(method, path template, concrete url) for every route of the app, from its OpenAPI
     description (the app serves none, but builds one), so a new route is checked automatically."""
-    values = {"call_id": "c1", "flag_id": str(env.flags["early"].id), "name": "cora"}
+    values = {
+        "call_id": "c1",
+        "flag_id": str(env.flags["early"].id),
+        "name": "cora",
+        "deal_id": "D1",
+        "playlist_id": str(env.playlist_id),
+        "snippet_id": str(env.snippet_id),
+    }
     out = []
     for path, operations in env.app.openapi()["paths"].items():
         url = path
@@ -101,6 +133,8 @@ def snapshot(store: Store) -> dict[str, object]:
             "comments": s.scalar(select(func.count()).select_from(Comment)),
             "users": sorted((u.name, u.disabled) for u in s.scalars(select(User))),
             "flags": sorted((f.id, f.status) for f in s.scalars(select(Flag))),
+            "snippets": s.scalar(select(func.count()).select_from(Snippet)),
+            "shares": s.scalar(select(func.count()).select_from(PlaylistShare)),
         }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -360,6 +361,34 @@ def test_out_of_range_input_gives_4xx_with_the_security_headers(
     assert r.headers["cache-control"] == "no-store"
 
 
+def test_issue_15_routes_bound_their_input_too(served: tuple[str, ReviewEnv]) -> None:
+    """The routes the coach-workflow branch added check ids, pages and dates at the boundary."""
+    base, env = served
+    cora = signed_in("cora", base)
+    token = token_of(cora, "/calls/c1")
+    huge = str(10**30)
+    relabel = {"utterance_id": huge, "behaviour": "price_mention", "to": "referral_request"}
+    answers = [
+        cora.post("/calls/c1/relabel", data=relabel | {"csrf_token": token}),
+        cora.get(f"/playlists/{huge}"),
+        cora.get(f"/playlists/{2**63}"),
+        cora.post(f"/playlists/{huge}/share", data={"name": "rita", "csrf_token": token}),
+        cora.post(f"/snippets/{huge}/remove", data={"csrf_token": token}),
+        cora.get(f"/snippets/{huge}/audio"),
+        cora.get("/playlists/0"),
+        cora.get(f"/calls?page={huge}"),
+        cora.get("/deals/" + "x" * 5000),
+    ]
+    for r in answers:
+        assert 400 <= r.status_code < 500, (r.request.url, r.status_code)
+        for header in SECURITY_HEADERS:
+            assert header in r.headers, (r.request.url, header)
+    assert "Invalid utterance_id" in answers[0].text
+    # The call list names a date it cannot compute with and ignores it, as any bad filter.
+    listing = cora.get("/calls?date_to=9999-12-31", headers={"accept": "text/html"})
+    assert listing.status_code == 200 and "outside 1900-01-01 to 9998-12-31" in listing.text
+
+
 def test_recordings_are_never_cached(served: tuple[str, ReviewEnv]) -> None:
     base, _env = served
     cora = signed_in("cora", base)
@@ -395,6 +424,17 @@ def test_call_ids_with_reserved_characters_open_and_play_over_http(
         token = CSRF_RE.search(page.text).group(1)
         r = cora.post(url + "/comments", data={"text": f"seen {n}", "csrf_token": token})
         assert r.status_code == 303 and r.headers["location"] == url
+        # The coach-workflow surfaces link and act through the same encoding.
+        assert f'href="{url}"' in cora.get("/calls").text
+        u_id = int(re.search(r'id="u-(\d+)"', page.text).group(1))
+        label = {"utterance_id": str(u_id), "behaviour": "price_mention", "value": "true"}
+        r = cora.post(
+            url + "/labels", data=label | {"csrf_token": token}, headers={"x-fragment": "utterance"}
+        )
+        assert r.status_code == 200 and f'action="{url}/labels"' in r.text, call_id
+        cut = {"start": "0", "end": "1", "title": f"cut {n}", "playlist": "Reserved ids"}
+        r = cora.post(url + "/snippets", data=cut | {"csrf_token": token})
+        assert r.status_code == 303 and r.headers["location"] == f"{url}?t=0#snippet-form"
     with env.store.session() as s:
         stored = dict(s.execute(select(Comment.call_id, Comment.text)).all())
     assert stored == {call_id: f"seen {n}" for n, call_id in enumerate(RESERVED_IDS)}

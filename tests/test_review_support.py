@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from talktracks.config import Settings
 from talktracks.review import ReviewOptions, create_app
+from talktracks.review.access import link_rep
+from talktracks.review.playlists import add_snippet
 from talktracks.review.users import add_user
 from talktracks.store import AnalysisResult, Call, Deal, Flag, Store, Tag, Utterance, open_store
 
@@ -148,6 +150,8 @@ class ReviewEnv:
     utterances: list[Utterance]
     tags: dict[str, Tag]
     flags: dict[str, Flag]
+    playlist_id: int = 0
+    snippet_id: int = 0
 
     def client(self) -> TestClient:
         return TestClient(self.app, follow_redirects=False)
@@ -235,8 +239,14 @@ def seed_review(tmp_path: Path, options: ReviewOptions | None = None) -> ReviewE
         s.add_all(flags.values())
     add_user(store, "cora", PASSWORD, "coach", actor="test")
     add_user(store, "adam", PASSWORD, "admin", actor="test")
+    # A rep user: rita is rep-bob (call c2), so c1 (rep-ann) is another rep's call to her.
+    add_user(store, "rita", PASSWORD, "rep", actor="test")
+    link_rep(store, "rita", "rep-bob", actor="test")
+    playlist_id, snippet_id = add_snippet(
+        store, "test", "c1", 4.0, 7.0, "Price said plainly", "", "Seeded playlist"
+    )
     app = create_app(settings, options, store=store)
-    return ReviewEnv(settings, store, app, audio_root, utts, tags, flags)
+    return ReviewEnv(settings, store, app, audio_root, utts, tags, flags, playlist_id, snippet_id)
 
 
 def csrf_of(client: TestClient, path: str = "/login") -> str:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from talktracks.errors import TalktracksError
 
 # Command-group modules under talktracks.cli; each owns its subcommands.
-COMMAND_MODULES = ("pipeline", "behaviours", "analysis", "review")
+COMMAND_MODULES = ("pipeline", "behaviours", "analysis", "review", "search")
 
 
 class _VersionAction(argparse.Action):

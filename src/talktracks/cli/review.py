@@ -39,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     usub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     p = usub.add_parser("add", help="add a user (password prompted, or read from stdin)")
     p.add_argument("name")
-    p.add_argument("--role", choices=("coach", "admin"), required=True)
+    p.add_argument("--role", choices=("coach", "admin", "rep"), required=True)
+    p.add_argument(
+        "--rep-id", help="for --role rep: the rep_id whose calls (only) this user may see"
+    )
     add_db_option(p)
     p.set_defaults(handler=cmd_users_add)
 
@@ -87,10 +90,18 @@ def read_password() -> str:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
+    from talktracks.review.access import link_rep
     from talktracks.review.users import add_user
 
-    user = add_user(store_from(args), args.name, read_password(), args.role, actor=_actor())
-    print(f"added {user.name} ({user.role})")
+    if args.role == "rep" and not args.rep_id:
+        raise InputError("--role rep needs --rep-id (the rep whose calls the user may see)")
+    if args.rep_id and args.role != "rep":
+        raise InputError("--rep-id is only for --role rep")
+    store = store_from(args)
+    user = add_user(store, args.name, read_password(), args.role, actor=_actor())
+    if args.rep_id:
+        link_rep(store, user.name, args.rep_id, actor=_actor())
+    print(f"added {user.name} ({user.role}{f', rep {args.rep_id}' if args.rep_id else ''})")
     return 0
 
 

@@ -146,3 +146,40 @@ def rerun_flags(store: Store, settings: Settings, actor: str) -> FlagSummary:
         details = {"created": summary.created, "refreshed": summary.refreshed}
         record(s, actor, "flags.rerun", None, details)
     return summary
+
+
+def relabel_behaviour(
+    store: Store,
+    actor: str,
+    call_id: str,
+    utterance_id: int,
+    behaviour: str,
+    to: str,
+    known_behaviours: list[str],
+) -> None:
+    """`actor` says the utterance shows `to`, not `behaviour`: both labels in one transaction,
+    with one audit row (label.relabel) naming both."""
+    if to not in known_behaviours:
+        raise InputError(f"unknown behaviour {to!r}")
+    if to == behaviour:
+        raise InputError(f"relabelling {behaviour!r} as itself changes nothing")
+    with store.session() as s:
+        utt = _utterance(s, call_id, utterance_id)
+        for name, value in ((behaviour, False), (to, True)):
+            label = s.scalar(
+                select(Label)
+                .where(
+                    Label.utterance_id == utt.id,
+                    Label.behaviour == name,
+                    Label.author == actor,
+                    Label.origin == "coach",
+                )
+                .limit(1)
+            )
+            if label is None:
+                label = Label(utterance_id=utt.id, behaviour=name, author=actor, origin="coach")
+                s.add(label)
+            label.call_id, label.text, label.speaker = call_id, utt.text, utt.speaker
+            label.value, label.created_at = value, utcnow()
+        details = {"from": behaviour, "to": to, "utterance_id": utt.id}
+        record(s, actor, "label.relabel", f"call:{call_id}", details)

@@ -24,7 +24,18 @@ from talktracks.review.csrf import verify_csrf
 from talktracks.review.headers import SecurityHeadersMiddleware
 from talktracks.review.options import ReviewOptions
 from talktracks.review.pages import STATIC_DIR, make_templates, render, see_other
-from talktracks.review.routes import account, admin, auth, calls, flags, queue, team
+from talktracks.review.routes import (
+    account,
+    admin,
+    auth,
+    calllist,
+    calls,
+    deals,
+    flags,
+    playlists,
+    queue,
+    team,
+)
 from talktracks.review.secret import load_or_create_secret
 from talktracks.review.sessions import SessionPolicy
 from talktracks.store import Store, open_store
@@ -79,7 +90,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, account, queue, calls, flags, team, admin):
+    for module in (auth, account, queue, calllist, calls, deals, playlists, flags, team, admin):
         app.include_router(module.router)
     _add_error_handlers(app)
     return app

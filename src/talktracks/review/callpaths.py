@@ -22,8 +22,13 @@ DOTS_MARK = "~"
 MAX_SEGMENT = 2000  # 200 characters of 4-byte UTF-8, percent-encoded, fit easily
 
 
+def path_segment(value: object) -> str:
+    """One URL path segment: everything but unreserved characters percent-encoded ("/" too)."""
+    return quote(str(value), safe="")
+
+
 def call_segment(call_id: str) -> str:
-    segment = quote(call_id, safe="").replace("~", "%7E")
+    segment = path_segment(call_id).replace("~", "%7E")
     if call_id and not call_id.strip("."):
         segment = DOTS_MARK + segment
     return segment

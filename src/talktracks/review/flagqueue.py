@@ -59,6 +59,7 @@ class QueueRow:
     flag: Flag
     rep_id: str | None
     started_at: datetime | None
+    deal_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def load_queue(store: Store, filters: QueueFilters, page: int, page_size: int) -
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
         rows = s.execute(
-            select(Flag, Call.rep_id, Call.started_at)
+            select(Flag, Call.rep_id, Call.started_at, Call.deal_id)
             .join(Call, Call.call_id == Flag.call_id)
             .where(*filters.conditions())
             .order_by(
@@ -110,7 +111,7 @@ def load_queue(store: Store, filters: QueueFilters, page: int, page_size: int) -
         ).all()
     rules = sorted(set(RULE_NAMES) | set(by_rule))
     return QueuePage(
-        rows=[QueueRow(flag, rep, started) for flag, rep, started in rows],
+        rows=[QueueRow(flag, rep, started, deal) for flag, rep, started, deal in rows],
         total=total,
         page=page,
         pages=pages,

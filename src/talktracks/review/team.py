@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import base64
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
 from talktracks.errors import ModelNotFound
+from talktracks.review.calllist import NO_TRACK, TRACK_ARROW
 from talktracks.store import AnalysisResult, Label, Store
 
 RESULT_NAMES = ("rep_kpis", "effects", "tracks")
@@ -70,6 +73,8 @@ class Table:
     computed_at: datetime
     columns: list[str]
     rows: list[list[str]]
+    # Per cell, the call list behind a count (None: no filter reproduces that number).
+    links: list[list[str | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,49 @@ def _cell(value: Any, percent: bool) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+_BEHAVIOUR_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _filterable_track(track: str) -> bool:
+    """A track the call list can filter on: behaviour ids joined by arrows, or no behaviour.
+    Not "other" (it pools small tracks) nor a label the call list would not recognise."""
+    if track == NO_TRACK:
+        return True
+    if not track or track == "other":
+        return False
+    return all(_BEHAVIOUR_ID.match(p) for p in track.split(TRACK_ARROW))
+
+
+def drill_link(table: str, record: dict[str, Any], column: str) -> str | None:
+    """The /calls list behind a count on the team page: a rep's calls, the calls of their won
+    or lost deals; the calls of closed deals with or without a behaviour (has_<behaviour>
+    features count deals where some call shows it); the calls following a talk track (its
+    closed or won deals are the distinct deals of that list). Counts with no matching filter
+    (the pooled "other" track, derived features) get no link rather than a wrong one."""
+    params: dict[str, str] | None = None
+    if table == "rep_kpis" and record.get("rep_id"):
+        rep = str(record["rep_id"])
+        params = {
+            "n_calls": {"rep": rep},
+            "n_won": {"rep": rep, "outcome": "won"},
+            "n_lost": {"rep": rep, "outcome": "lost"},
+        }.get(column)
+    elif table == "effects" and str(record.get("feature", "")).startswith("has_"):
+        behaviour = str(record["feature"])[4:]
+        params = {
+            "n_with": {"has": behaviour, "scope": "deal", "outcome": "closed"},
+            "n_without": {"lacks": behaviour, "scope": "deal", "outcome": "closed"},
+        }.get(column)
+    elif table == "tracks" and _filterable_track(str(record.get("track", ""))):
+        track = str(record["track"])
+        params = {
+            "n_calls": {"track": track},
+            "n_deals": {"track": track, "outcome": "closed"},
+            "n_won": {"track": track, "outcome": "won"},
+        }.get(column)
+    return f"/calls?{urlencode(params)}" if params else None
 
 
 def _chart(markup: str, alt: str) -> Chart:
@@ -184,7 +232,8 @@ def load_team_page(store: Store, models_dir: Path) -> TeamPage:
             columns = [c for c in SHOWN_COLUMNS[name] if c in present] or present
             pct = PERCENT_COLUMNS[name]
             rows = [[_cell(r.get(c), c in pct) for c in columns] for r in records]
-            tables[name] = Table(name, computed[name], columns, rows)
+            links = [[drill_link(name, r, c) for c in columns] for r in records]
+            tables[name] = Table(name, computed[name], columns, rows, links)
     summary = stored.get("summary")
     message = str(summary.get("message", "")) if isinstance(summary, dict) else ""
     return TeamPage(

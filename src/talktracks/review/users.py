@@ -20,7 +20,7 @@ from talktracks.review.passwords import check_password, hash_password, verify_pa
 from talktracks.review.sessions import SessionInfo, SessionPolicy
 from talktracks.store import Store, User
 
-ROLES: tuple[str, ...] = ("coach", "admin")
+ROLES: tuple[str, ...] = ("coach", "admin", "rep")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 

@@ -359,4 +359,59 @@ class VoiceSample(Base):
     vector: Mapped[str] = mapped_column(Text)
     windows: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class UserRep(Base):
+    """Links a user of role "rep" to the rep_id their calls carry: what that user may see."""
+
+    __tablename__ = "user_reps"
+
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    rep_id: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class Playlist(Base):
+    """A named, ordered list of snippets a coach curates ("best referral asks this month")."""
+
+    __tablename__ = "playlists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlaylistShare(Base):
+    """A playlist shared with a (rep) user, who may then play its snippets and nothing more."""
+
+    __tablename__ = "playlist_shares"
+
+    playlist_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Snippet(Base):
+    """A span of a call (seconds from its start) in a playlist, with a title and a note."""
+
+    __tablename__ = "snippets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    playlist_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("playlists.id", ondelete="CASCADE"), index=True
+    )
+    call_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("calls.call_id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from talktracks.errors import TalktracksError
+from talktracks.errors import InputError, TalktracksError
 from talktracks.review import actions, users
+from talktracks.review.access import REP_ROLE, link_rep
 from talktracks.review.auth import AdminUser, require_admin
 from talktracks.review.pages import flash, render, see_other, store_of
 from talktracks.review.passwords import POLICY_TEXT
@@ -68,9 +69,14 @@ def add_user(
     name: Annotated[str, Form(max_length=200)],
     role: Annotated[str, Form(max_length=16)],
     password: Annotated[str, Form(max_length=4096)],
+    rep_id: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
+        if role == REP_ROLE and not rep_id.strip():
+            raise InputError("a rep user needs the rep id whose calls they may see")
         users.add_user(store_of(request), name.strip(), password, role, actor=admin.name)
+        if role == REP_ROLE:
+            link_rep(store_of(request), name.strip(), rep_id, actor=admin.name)
         flash(request, f"User {name.strip()} added as {role}.")
     except TalktracksError as exc:
         flash(request, f"Not added: {exc}.")

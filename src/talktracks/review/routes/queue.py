@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from talktracks.review.access import is_staff
 from talktracks.review.auth import CurrentUser, current_user
 from talktracks.review.bounds import MAX_DATE, MAX_PAGE, MIN_DATE
 from talktracks.review.flagqueue import STATUSES, QueueFilters, load_queue
@@ -34,8 +35,8 @@ def _date(value: str, label: str, problems: list[str]) -> date | None:
 
 
 @router.get("/")
-def home() -> Response:
-    return see_other("/queue")
+def home(user: CurrentUser) -> Response:
+    return see_other("/queue" if is_staff(user) else "/playlists")
 
 
 @router.get("/queue")
@@ -50,6 +51,9 @@ def queue_page(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     """Filter values that cannot be used are named on the page, which then answers 400."""
+    if not is_staff(user):
+        # Reps land here after sign-in (its default target); their start page is elsewhere.
+        return see_other("/playlists")
     problems: list[str] = []
     filters = QueueFilters(
         rep=rep or None,

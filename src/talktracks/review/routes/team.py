@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from talktracks.review.auth import current_user
+from talktracks.review.access import require_staff
 from talktracks.review.pages import render, store_of
 from talktracks.review.team import TITLES, load_team_page
 
-router = APIRouter(dependencies=[Depends(current_user)])
+router = APIRouter(dependencies=[Depends(require_staff)])
 
 
 @router.get("/team")

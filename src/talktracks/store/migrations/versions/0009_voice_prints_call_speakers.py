@@ -2,14 +2,14 @@
 voice prints as numbers with a hash, enrolled from dual-channel calls and coach swaps)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
