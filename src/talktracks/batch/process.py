@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from talktracks.batch.plan import CallJob, apply_job
@@ -35,10 +35,19 @@ class CallOutcome:
     error: str | None = None
 
 
+# PostgreSQL SQLSTATE classes worth a retry: 40 (serialization failure, deadlock) and 08
+# (connection lost: a server restart or a failover between two calls).
+_TRANSIENT_SQLSTATE_CLASSES = ("40", "08")
+
+
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying now: the database was busy, or the OS had a passing I/O problem."""
     if isinstance(exc, TalktracksError):
         return False
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        if sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or exc.connection_invalidated:
+            return True
     if isinstance(exc, OperationalError):
         return "locked" in str(exc).lower() or "busy" in str(exc).lower()
     return isinstance(exc, (TimeoutError, ConnectionError, InterruptedError, BlockingIOError))
@@ -47,7 +56,7 @@ def is_transient(exc: BaseException) -> bool:
 def record_failure(store: Store, job: CallJob, reason: str) -> CallOutcome:
     """Mark the call failed with `reason` and count the attempt."""
     with store.session() as s:
-        call = s.get(Call, job.call_id)
+        call = s.get(Call, job.call_id, with_for_update=True)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0, source="audio", channels=job.channels)
             s.add(call)
@@ -69,7 +78,11 @@ def store_transcript(
     """
     status = "done" if transcript.utterances else "no_speech"
     with store.session() as s:
-        call = s.get(Call, job.call_id)
+        # The row lock serialises writers of the same call on PostgreSQL (two workers, or a
+        # retry racing a worker presumed dead): without it, under READ COMMITTED, the second
+        # writer's DELETE would not see the first one's new utterances. SQLite ignores it; its
+        # one-writer lock already serialises.
+        call = s.get(Call, job.call_id, with_for_update=True)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0)
             s.add(call)

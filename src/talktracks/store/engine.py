@@ -35,12 +35,23 @@ def mask_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Python's sqlite3 only opens a transaction at the first INSERT/UPDATE/DELETE, so the reads
+    # before it ran outside the transaction: two writers of one call could each read the row,
+    # and the later one's UPDATE (changed columns only) then mixed its transcript with the
+    # other's call row. We issue BEGIN ourselves (_sqlite_begin) so a session's reads and
+    # writes are one transaction; a writer whose snapshot went stale gets "database is locked",
+    # which is_transient retries.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -71,6 +82,7 @@ def make_engine(url: str) -> Engine:
         raise StoreUnavailable(f"cannot open database {mask_url(url)}: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
