@@ -21,15 +21,15 @@ from talktracks.batch import (
     finish_run,
     is_transient,
     plan_batch,
-    process_call,
     record_failure,
     register_pending,
     start_run,
 )
 from talktracks.batch.progress import report
-from talktracks.behaviours import calls_needing_tags, load_current_model, session_tagger, tag_calls
+from talktracks.batch.work import transcribe_and_store_call
+from talktracks.behaviours import calls_needing_tags, load_current_model, tag_calls
 from talktracks.config import Settings, get_settings
-from talktracks.speech import load_model
+from talktracks.orchestration import run_per_call
 from talktracks.store import shared_store
 
 
@@ -49,14 +49,7 @@ def _retry_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's
     cache_policy=NO_CACHE,
 )
 def transcribe_and_store(job: CallJob, settings: Settings) -> CallOutcome:
-    model = load_model(
-        settings.whisper_model,
-        settings.whisper_device,
-        settings.whisper_compute_type,
-        settings.whisper_cpu_threads,
-    )
-    tagger = session_tagger(load_current_model(settings.models_dir))
-    return process_call(shared_store(settings.database_url), job, model, settings, tagger)
+    return transcribe_and_store_call(job, settings)
 
 
 @task(
@@ -109,12 +102,13 @@ def nightly(settings: Settings | None = None) -> RunSummary:
     report("planned", plan)
 
     outcomes: list[CallOutcome] = []
-    for job in plan.jobs:
-        state = transcribe_and_store(job, settings, return_state=True)
-        if state.is_completed():
+    # Calls run in parallel on threads, a local Dask cluster or a remote one (settings).
+    for job, state in run_per_call(transcribe_and_store, plan.jobs, settings):
+        if state is not None and state.is_completed():
             outcome = state.result()
         else:  # transient errors that outlived their retries: the call fails, the batch goes on
-            outcome = record_failure(store, job, f"failed after retries: {state.message}")
+            why = state.message if state is not None else "its worker was lost"
+            outcome = record_failure(store, job, f"failed after retries: {why}")
         outcomes.append(outcome)
         report("call", outcome)
 

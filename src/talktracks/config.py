@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     whisper_compute_type: str = Field(
         "default", description="'default' = int8 on CPU, float16 on CUDA."
     )
-    whisper_cpu_threads: int = Field(0, description="0 = all cores.")
+    whisper_cpu_threads: int = Field(
+        0,
+        description="Threads per call; 0 = all cores for one call, cores / calls_in_flight in the nightly run.",
+    )
     whisper_beam_size: int = 5
     whisper_language: str | None = Field(
         None, description="None = the model's (tiny.en is English only)."
@@ -64,6 +67,19 @@ class Settings(BaseSettings):
     vad_filter: bool = True
     utterance_pause_s: float = Field(
         1.0, description="A pause this long or longer starts a new utterance."
+    )
+
+    calls_in_flight: int = Field(
+        0,
+        description="Calls the nightly run transcribes at once on this machine (threads per call x calls = cores); 0 = automatic: one per core up to 8 on CPU, 2 on CUDA.",
+    )
+    task_runner: Literal["threads", "dask"] = Field(
+        "threads",
+        description="How the nightly run spreads calls: 'threads' in this process, or 'dask': a local Dask cluster of one-thread worker processes.",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="An existing Dask scheduler (tcp://host:8786) the nightly run sends per-call work to; overrides task_runner.",
     )
 
     max_attempts: int = Field(
