@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -53,9 +53,20 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (TimeoutError, ConnectionError, InterruptedError, BlockingIOError))
 
 
+def _lock_call(s: Session, call_id: str) -> None:
+    """Take the write lock for this call before reading anything in the transaction.
+
+    A no-op UPDATE as the transaction's first statement: on SQLite it takes the database write
+    lock, waiting out the busy timeout, instead of reading first and failing with "database is
+    locked" when another writer commits in between; on PostgreSQL it locks the call's row.
+    """
+    s.execute(update(Call).where(Call.call_id == call_id).values(status=Call.status))
+
+
 def record_failure(store: Store, job: CallJob, reason: str) -> CallOutcome:
     """Mark the call failed with `reason` and count the attempt."""
     with store.session() as s:
+        _lock_call(s, job.call_id)
         call = s.get(Call, job.call_id, with_for_update=True)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0, source="audio", channels=job.channels)
@@ -82,6 +93,7 @@ def store_transcript(
         # retry racing a worker presumed dead): without it, under READ COMMITTED, the second
         # writer's DELETE would not see the first one's new utterances. SQLite ignores it; its
         # one-writer lock already serialises.
+        _lock_call(s, job.call_id)
         call = s.get(Call, job.call_id, with_for_update=True)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0)
