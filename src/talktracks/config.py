@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         None, description="None = the model's (tiny.en is English only)."
     )
     vad_filter: bool = True
+    transcription: Literal["sequential", "batched"] = Field(
+        "sequential",
+        description="'batched': VAD windows decoded in batches, failed windows re-decoded one by one (speech/batched.py; always uses VAD); 'sequential': WhisperModel.transcribe per channel.",
+    )
+    whisper_batch_size: int = Field(8, description="Windows per batch in batched transcription.")
     utterance_pause_s: float = Field(
         1.0, description="A pause this long or longer starts a new utterance."
     )

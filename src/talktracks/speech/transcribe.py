@@ -99,6 +99,17 @@ def transcribe_call(
     duration = max(len(samples) for samples in decoded) / SAMPLE_RATE
 
     def run(audio: np.ndarray) -> tuple[list[Word], str]:
+        if getattr(settings, "transcription", "sequential") == "batched":
+            from talktracks.speech.batched import transcribe_channel_batched
+
+            words, language, _ = transcribe_channel_batched(
+                model,
+                audio,
+                beam_size=settings.whisper_beam_size,
+                batch_size=getattr(settings, "whisper_batch_size", 8),
+                language=settings.whisper_language,
+            )
+            return words, language
         return transcribe_channel(
             model,
             audio,
