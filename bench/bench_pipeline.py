@@ -56,7 +56,7 @@ def naive(jobs, settings: Settings, threads: int) -> dict[str, dict[str, str]]:
                 beam_size=settings.whisper_beam_size,
                 vad_filter=settings.vad_filter,
                 word_timestamps=True,
-                language=settings.whisper_language,
+                language=settings.whisper_language or model.language,
             )
             out[job.call_id][speaker] = " ".join(s.text for s in segments)
     return out

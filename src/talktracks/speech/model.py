@@ -51,6 +51,8 @@ class ResolvedModel:
     """What WhisperModel is given: the directory, or the size name (loaded cache-only)."""
     hash: str
     """SHA-256 of model.bin."""
+    language: str | None = None
+    """The language to decode in when the settings name none (a multilingual model's own)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +64,8 @@ class LoadedModel:
     hash: str
     device: str
     compute_type: str
+    language: str | None = None
+    """Decode in this language unless the settings say otherwise (embedded-base: "en")."""
 
 
 _lock = threading.Lock()
@@ -117,6 +121,18 @@ def resolve_model(spec: str) -> ResolvedModel:
             hash=EMBEDDED_HASHES["model.bin"],
         )
 
+    if spec == "embedded-base":
+        from talktracks.speech import embedded_base
+
+        model_dir = embedded_base.model_dir(hash_file=file_sha256)
+        return ResolvedModel(
+            name=embedded_base.NAME,
+            path=model_dir,
+            size_or_path=str(model_dir),
+            hash=embedded_base.MODEL_BIN,
+            language=embedded_base.LANGUAGE,
+        )
+
     candidate = Path(spec).expanduser()
     if candidate.is_dir():
         model_dir = candidate.resolve()
@@ -136,7 +152,7 @@ def resolve_model(spec: str) -> ResolvedModel:
         )
 
     raise ModelNotFound(
-        f"whisper model {spec!r}: not 'embedded', a model directory or a known size name"
+        f"whisper model {spec!r}: not 'embedded', 'embedded-base', a model directory or a known size name"
     )
 
 
@@ -170,6 +186,7 @@ def load_model(
                 hash=resolved.hash,
                 device=device,
                 compute_type=compute_type,
+                language=resolved.language,
             )
             _model_cache[key] = loaded
     return loaded

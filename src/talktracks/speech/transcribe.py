@@ -107,7 +107,7 @@ def transcribe_call(
                 audio,
                 beam_size=settings.whisper_beam_size,
                 batch_size=getattr(settings, "whisper_batch_size", 8),
-                language=settings.whisper_language,
+                language=settings.whisper_language or model.language,
             )
             return words, language
         return transcribe_channel(
@@ -115,7 +115,7 @@ def transcribe_call(
             audio,
             beam_size=settings.whisper_beam_size,
             vad_filter=settings.vad_filter,
-            language=settings.whisper_language,
+            language=settings.whisper_language or model.language,
         )
 
     if channels == "mono" or len(decoded) == 1 or _same_signal(decoded[0], decoded[1]):
