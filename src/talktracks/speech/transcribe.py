@@ -57,21 +57,27 @@ def transcribe_channel(
     return words, info.language
 
 
+# A fixed BLAS thread count makes the features the same everywhere; 2 is what the reference
+# development machine used before the pin, so transcripts stored and tested there still hold.
+BLAS_THREADS = 2
+
+
 @functools.cache
-def _single_thread_blas() -> None:
-    """Pin NumPy's BLAS to one thread for good, in this process.
+def _fixed_blas_threads() -> None:
+    """Pin NumPy's BLAS to BLAS_THREADS threads for good, in this process.
 
     faster-whisper's mel features are a BLAS matrix product, and a multi-threaded BLAS sums in
     a thread-count-dependent order: the features then differ in the last bits, and beam search
     can turn that into different words. Measured: the same recording gave different text in a
-    Dask worker (which sets OMP/OPENBLAS threads to 1) than in the nightly process. One thread
-    makes a transcript the same on every machine and runner; calls run side by side for speed.
+    Dask worker (which sets OMP/OPENBLAS threads to 1) than in the nightly process. A fixed
+    count makes a transcript the same on every machine and runner (OpenBLAS splits the work by
+    the count, not by the cores it finds).
     Process-wide and not restored, because a restoring context in one of several concurrent
     calls would change the thread count under the others.
     """
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1, user_api="blas")
+    threadpool_limits(BLAS_THREADS, user_api="blas")
 
 
 def transcribe_call(
@@ -93,7 +99,7 @@ def transcribe_call(
         raise ValueError(
             f"{path}: channels must be one of {', '.join(CHANNEL_LAYOUTS)}, got {channels!r}"
         )
-    _single_thread_blas()
+    _fixed_blas_threads()
     started = time.perf_counter()
     decoded = decode_channels(Path(path))
     duration = max(len(samples) for samples in decoded) / SAMPLE_RATE
