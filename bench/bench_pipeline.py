@@ -1,179 +1,193 @@
-"""Nightly pipeline overhead vs calling faster-whisper directly, on the sample calls.
+"""Naive sequential faster-whisper vs the product's nightly pipeline, on the sample calls.
 
-Prints, for the same recordings, model, thread count and decoding options:
-- direct: decode each channel with faster-whisper's decode_audio and drain WhisperModel.transcribe
-- pipeline: plan_batch + process_call (hashing, decoding, transcription, merge, behaviour
-  tagging, one transaction per call into a fresh SQLite store), i.e. what each Prefect task
-  runs; the time spent in the tagger is measured separately and printed as its share
-- flow: the whole Prefect flow run (ephemeral API server start included), for reference
-and the ratios, the real-time factor and the peak RSS. Not part of the test suite.
+Both sides use the same model, the same total threads and the same decoding options (beam 5,
+VAD, word timestamps) and run alternately (naive, product, naive, product, ...) so drift in
+machine load hits both alike:
+- naive: one call after another, each channel through WhisperModel.transcribe with all the
+  threads, nothing stored;
+- product: what the nightly run does per call (decode, transcribe, merge, tag, one transaction
+  per call into a fresh SQLite store), with its default layout: calls in flight x threads per
+  call = the same total threads (talktracks.batch.layout), transcription mode from settings.
+Prints CPU and wall seconds, their ratios, WER per channel for both (Whisper's English
+normaliser, so "$49" and "forty-nine dollars" agree), the real-time factor, peak RSS, and the
+product's throughput with 1 and with 2 calls in flight. Not part of the test suite.
 
-Usage: .venv/bin/python bench/bench_pipeline.py [--recordings DIR] [--repeat N] [--no-flow]
+Usage: .venv/bin/python bench/bench_pipeline.py [--calls N] [--repeat N] [--transcription MODE]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import resource
-import sys
 import tempfile
 import time
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 from talktracks.config import PROJECT_ROOT, Settings
 
+SAMPLES = PROJECT_ROOT / "sample_audio"
 
-def direct_seconds(job, settings: Settings, model) -> float:
-    """faster-whisper on its own: decode the channels, drain transcribe() for each."""
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
+
+
+def naive(jobs, settings: Settings, threads: int) -> dict[str, dict[str, str]]:
+    """faster-whisper on its own, one call and one channel after another."""
     from faster_whisper import decode_audio
 
-    started = time.perf_counter()
-    split = job.channels != "mono"
-    audio = decode_audio(str(job.recording), sampling_rate=16000, split_stereo=split)
-    for samples in audio if split else (audio,):
-        segments, _ = model.whisper.transcribe(
-            samples,
-            beam_size=settings.whisper_beam_size,
-            vad_filter=settings.vad_filter,
-            word_timestamps=True,
-            language=settings.whisper_language,
-        )
-        for _ in segments:
-            pass
-    return time.perf_counter() - started
+    from talktracks.speech import load_model
+
+    model = load_model(
+        settings.whisper_model, settings.whisper_device, settings.whisper_compute_type, threads
+    )
+    out: dict[str, dict[str, str]] = {}
+    for job in jobs:
+        left, right = decode_audio(str(job.recording), sampling_rate=16000, split_stereo=True)
+        sides = {"rep": left, "customer": right}
+        if job.channels == "rep-right":
+            sides = {"rep": right, "customer": left}
+        out[job.call_id] = {}
+        for speaker, samples in sides.items():
+            segments, _ = model.whisper.transcribe(
+                samples,
+                beam_size=settings.whisper_beam_size,
+                vad_filter=settings.vad_filter,
+                word_timestamps=True,
+                language=settings.whisper_language or model.language,
+            )
+            out[job.call_id][speaker] = " ".join(s.text for s in segments)
+    return out
 
 
-class TimedTagger:
-    """The nightly task's in-transaction tagger, with the seconds spent in it added up."""
+def product(jobs, settings: Settings, calls: int, threads: int) -> dict[str, dict[str, str]]:
+    """The nightly per-call work, `calls` at a time, into a fresh store."""
+    from sqlalchemy import select
 
-    def __init__(self, tagger) -> None:
-        self.tagger = tagger
-        self.seconds = 0.0
-        self.utterances = 0
-
-    def __call__(self, session, rows) -> int:
-        started = time.perf_counter()
-        try:
-            return self.tagger(session, rows)
-        finally:
-            self.seconds += time.perf_counter() - started
-            self.utterances += len(rows)
-
-
-def pipeline_seconds(
-    store, job, settings: Settings, model, tagger: TimedTagger
-) -> tuple[float, float, float]:
-    """What one nightly task runs: transcribe, merge, tag, write the call in one transaction.
-
-    Returns (total seconds, of which tagging seconds, audio seconds)."""
-    from talktracks.batch import process_call
-
-    before = tagger.seconds
-    started = time.perf_counter()
-    outcome = process_call(store, job, model, settings, tagger)
-    elapsed = time.perf_counter() - started
-    if outcome.status == "failed":
-        sys.exit(f"bench: {job.call_id} failed: {outcome.error}")
-    return elapsed, tagger.seconds - before, outcome.audio_seconds
-
-
-def flow_seconds(settings: Settings, recordings: Path) -> float:
-    from talktracks.orchestration import configure_prefect, load_flow_module
+    from talktracks.batch import register_pending
+    from talktracks.batch.work import transcribe_and_store_call
+    from talktracks.store import Utterance, open_store
 
     with tempfile.TemporaryDirectory() as tmp:
-        s = settings.with_overrides(data_dir=Path(tmp), recordings_dir=recordings)
-        configure_prefect(s)
-        nightly = load_flow_module("nightly").nightly
-        started = time.perf_counter()
-        nightly(s)
-        return time.perf_counter() - started
+        per_call = settings.model_copy(
+            update={
+                "db_url": f"sqlite:///{tmp}/bench.db",
+                "whisper_cpu_threads": threads,
+                "calls_in_flight": calls,
+            }
+        )
+        store = open_store(per_call.database_url)
+        register_pending(store, jobs)
+        with ThreadPoolExecutor(calls) as pool:
+            outcomes = list(pool.map(lambda j: transcribe_and_store_call(j, per_call), jobs))
+        failed = [o for o in outcomes if o.status != "done"]
+        if failed:
+            raise SystemExit(f"bench: {failed[0].call_id} failed: {failed[0].error}")
+        out: dict[str, dict[str, list[str]]] = {}
+        with store.session() as s:
+            for u in s.scalars(select(Utterance).order_by(Utterance.call_id, Utterance.idx)):
+                out.setdefault(u.call_id, {}).setdefault(u.speaker, []).append(u.text)
+        store.dispose()
+        from talktracks.store import engine
+
+        engine._open.pop(per_call.database_url, None)
+    return {c: {k: " ".join(v) for k, v in sides.items()} for c, sides in out.items()}
+
+
+def wer_per_channel(texts: dict[str, dict[str, str]]) -> dict[str, float]:
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    norm = EnglishTextNormalizer()
+    result = {}
+    for speaker in ("rep", "customer"):
+        refs, hyps = [], []
+        for call_id, sides in texts.items():
+            script = json.loads((SAMPLES / "scripts" / f"{call_id}.json").read_text())
+            ref = " ".join(t["text"] for t in script["turns"] if t["speaker"] == speaker)
+            refs.append(norm(ref))
+            hyps.append(norm(sides.get(speaker, "")))
+        result[speaker] = jiwer.wer(refs, hyps)
+    return result
+
+
+def timed(fn, *args):  # noqa: ANN001, ANN202
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    out = fn(*args)
+    return out, cpu_seconds() - cpu, time.perf_counter() - wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recordings", type=Path, default=PROJECT_ROOT / "sample_audio")
-    parser.add_argument("--repeat", type=int, default=2, help="best of N for each side")
-    parser.add_argument("--no-flow", action="store_true", help="skip the full Prefect flow run")
+    parser.add_argument("--calls", type=int, default=10, help="first N sample calls")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating pairs")
+    parser.add_argument("--transcription", choices=["sequential", "batched"], default=None)
+    parser.add_argument("--threads", type=int, default=0, help="total threads; 0 = all cores")
     args = parser.parse_args()
 
-    from talktracks.batch import plan_batch, register_pending
-    from talktracks.behaviours import load_current_model, session_tagger
-    from talktracks.speech import load_model
+    from talktracks.batch import plan_batch
+    from talktracks.batch.layout import call_layout, machine_cores
+    from talktracks.speech.model import resolve_device
     from talktracks.store import open_store
 
     settings = Settings()
-    model = load_model(
-        settings.whisper_model,
-        settings.whisper_device,
-        settings.whisper_compute_type,
-        settings.whisper_cpu_threads,
+    if args.transcription:
+        settings = settings.model_copy(update={"transcription": args.transcription})
+    total = args.threads or machine_cores()
+    device = resolve_device(settings.whisper_device)
+    layout = call_layout(settings.calls_in_flight, 0, cores=total, device=device)
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = plan_batch(open_store(f"sqlite:///{tmp}/plan.db"), SAMPLES, SAMPLES / "calls.csv")
+    jobs = sorted(plan.jobs, key=lambda j: j.call_id)[: args.calls]
+    scripts = [json.loads((SAMPLES / "scripts" / f"{j.call_id}.json").read_text()) for j in jobs]
+    audio_s = sum(s["duration"] for s in scripts)
+    print(
+        f"calls: {len(jobs)}, audio: {audio_s / 60:.2f} min, model: {settings.whisper_model} "
+        f"({device}), total threads {total}, beam {settings.whisper_beam_size}, VAD, word "
+        f"timestamps; product: {layout.calls_in_flight} calls x {layout.threads_per_call} "
+        f"threads, transcription={settings.transcription}"
     )
-    behaviour_model = load_current_model(settings.models_dir)
-    started = time.perf_counter()
-    behaviour_model.tag(["Warm-up: builds the tracker pipeline once per process."])
-    tag_warmup = time.perf_counter() - started  # paid once per nightly run, not per call
-    tagger = TimedTagger(session_tagger(behaviour_model))
-    manifest = args.recordings / "calls.csv"
-    tmp = tempfile.TemporaryDirectory()
-    store = open_store(f"sqlite:///{tmp.name}/bench.db")
-    started = time.perf_counter()
-    plan = plan_batch(store, args.recordings, manifest if manifest.exists() else None)
-    register_pending(store, plan.jobs)
-    planning = time.perf_counter() - started  # discovery, hashing, pending rows: pipeline-only
-
-    # Per call, the two sides run back to back in alternating order, so drift in machine load
-    # hits both alike; each side keeps its best of --repeat runs per call.
-    direct: dict[str, float] = {}
-    pipeline: dict[str, float] = {}
-    tagging: dict[str, float] = {}
-    audio_s = 0.0
+    sides = {"naive": [0.0, 0.0], "product": [0.0, 0.0]}
+    texts: dict[str, dict] = {}
     for rep in range(args.repeat):
-        for i, job in enumerate(plan.jobs):
-            order = ("direct", "pipeline") if (i + rep) % 2 == 0 else ("pipeline", "direct")
-            for side in order:
-                if side == "direct":
-                    t = direct_seconds(job, settings, model)
-                    direct[job.call_id] = min(t, direct.get(job.call_id, t))
-                else:
-                    t, tag_s, audio = pipeline_seconds(store, job, settings, model, tagger)
-                    if t < pipeline.get(job.call_id, float("inf")):
-                        pipeline[job.call_id], tagging[job.call_id] = t, tag_s
-                    audio_s += audio if rep == 0 else 0.0
-    store.dispose()
-    tmp.cleanup()
-    best_direct = sum(direct.values())
-    best_pipeline = sum(pipeline.values()) + planning
-
-    threads = settings.whisper_cpu_threads or os.cpu_count()
+        order = ("naive", "product") if rep % 2 == 0 else ("product", "naive")
+        for side in order:
+            if side == "naive":
+                out, cpu, wall = timed(naive, jobs, settings, total)
+            else:
+                out, cpu, wall = timed(
+                    product, jobs, settings, layout.calls_in_flight, layout.threads_per_call
+                )
+            sides[side][0] += cpu / args.repeat
+            sides[side][1] += wall / args.repeat
+            texts[side] = out
+            print(f"  run {rep + 1} {side:<8}: cpu {cpu:7.1f} s  wall {wall:7.1f} s")
+    (n_cpu, n_wall), (p_cpu, p_wall) = sides["naive"], sides["product"]
     print(
-        f"calls: {len(plan.jobs)}, audio: {audio_s / 60:.2f} min, model: {model.name} "
-        f"({model.device}/{model.compute_type}, threads={threads}), "
-        f"beam={settings.whisper_beam_size}, vad={settings.vad_filter}, word timestamps"
+        f"naive sequential : cpu {n_cpu:7.1f} s  wall {n_wall:7.1f} s  RTF {n_wall / audio_s:.3f}"
     )
     print(
-        f"direct faster-whisper : {best_direct:7.1f} s   (per call best of {args.repeat}, summed)"
+        f"product pipeline : cpu {p_cpu:7.1f} s  wall {p_wall:7.1f} s  RTF {p_wall / audio_s:.3f}"
     )
     print(
-        f"pipeline              : {best_pipeline:7.1f} s   (incl. {planning:.2f} s discovery+hashing)"
+        f"naive / product  : cpu {n_cpu / p_cpu:5.2f}x  wall {n_wall / p_wall:5.2f}x  "
+        "(target: product >= 2x faster per audio minute)"
     )
-    print(f"pipeline / direct     : {best_pipeline / best_direct:7.3f}   (target <= 1.10)")
-    print(f"real-time factor      : {best_pipeline / audio_s:7.3f}   (processing s per audio s)")
-    tag_s = sum(tagging.values())
-    print(
-        f"tagging               : {tag_s:7.2f} s   ({100 * tag_s / best_pipeline:.2f} % of the "
-        f"pipeline; {tagger.utterances // args.repeat} utterances tagged per call in-transaction)"
-        f"\n                        + {tag_warmup:.2f} s once per run to build the tracker pipeline "
-        f"({100 * (tag_s + tag_warmup) / best_pipeline:.2f} % with it)"
-    )
-    if not args.no_flow:
-        flow = flow_seconds(settings, args.recordings)
+    for side in ("naive", "product"):
+        w = wer_per_channel(texts[side])
+        print(f"WER {side:<8}     : rep {w['rep']:.3f}  customer {w['customer']:.3f}")
+    print("throughput, product (audio min per wall min):")
+    for calls in (1, 2):
+        threads = max(1, total // calls)
+        _, cpu, wall = timed(product, jobs, settings, calls, threads)
         print(
-            f"full Prefect flow     : {flow:7.1f} s   (API server start, tagging, analysis, flags)"
+            f"  {calls} call(s) in flight x {threads} threads: {audio_s / wall:6.1f}  "
+            f"(wall {wall:.1f} s, cpu {cpu:.1f} s)"
         )
-        print(f"flow / direct         : {flow / best_direct:7.3f}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS              : {peak_mb:7.0f} MB")
+    print(f"peak RSS         : {peak_mb:7.0f} MB (whole bench process)")
 
 
 if __name__ == "__main__":

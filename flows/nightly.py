@@ -32,7 +32,6 @@ from talktracks.batch import (
     finish_run,
     is_transient,
     plan_batch,
-    process_call,
     record_failure,
     register_pending,
     start_run,
@@ -41,11 +40,12 @@ from talktracks.batch.attempts import settle_interrupted
 from talktracks.batch.lease import holding
 from talktracks.batch.progress import report
 from talktracks.batch.runs import fail_run, free_reserve, reserve_space
-from talktracks.batch.worker import close_workers, shared_worker
-from talktracks.behaviours import calls_needing_tags, load_current_model, session_tagger, tag_calls
+from talktracks.batch.work import transcribe_and_store_call
+from talktracks.batch.worker import close_workers
+from talktracks.behaviours import calls_needing_tags, load_current_model, tag_calls
 from talktracks.config import Settings, get_settings
 from talktracks.errors import StoreWriteError
-from talktracks.speech import load_model
+from talktracks.orchestration import run_per_call
 from talktracks.store import shared_store
 
 SUMMARY_ARTIFACT_KEY = "nightly-run-summary"
@@ -67,18 +67,7 @@ def _retry_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's
 )
 def transcribe_and_store(job: CallJob, settings: Settings, run_id: int) -> CallOutcome | State:
     started = time.perf_counter()
-    if settings.transcribe_in_child:
-        model = shared_worker(settings)  # a recording that kills its process kills only this
-    else:
-        model = load_model(
-            settings.whisper_model,
-            settings.whisper_device,
-            settings.whisper_compute_type,
-            settings.whisper_cpu_threads,
-        )
-    tagger = session_tagger(load_current_model(settings.models_dir))
-    store = shared_store(settings.database_url)
-    outcome = process_call(store, job, model, settings, tagger, run_id=run_id)
+    outcome = transcribe_and_store_call(job, settings, run_id=run_id)
     seconds = time.perf_counter() - started
     logger = get_run_logger()
     if outcome.status == "failed":
@@ -140,16 +129,17 @@ def _transcribe_all(
     store, jobs: list[CallJob], settings: Settings, run_id: int, lease
 ) -> list[CallOutcome]:  # noqa: ANN001
     outcomes: list[CallOutcome] = []
-    for job in jobs:
+    # Calls run in parallel on threads, a local Dask cluster or a remote one (settings).
+    for job, state in run_per_call(transcribe_and_store, jobs, settings, run_id=run_id):
         lease.check()
-        state = transcribe_and_store(job, settings, run_id, return_state=True)
-        result = state.result(raise_on_failure=False)
+        result = state.result(raise_on_failure=False) if state is not None else None
         if isinstance(result, CallOutcome):
             outcome = result  # done, no_speech, or a recording's failure already recorded
         elif isinstance(result, StoreWriteError):
             raise result  # the database takes no more writes: the run stops
         else:  # transient errors that outlived their retries: the call fails, the batch goes on
-            outcome = record_failure(store, job, f"failed after retries: {state.message}")
+            why = state.message if state is not None else "its worker was lost"
+            outcome = record_failure(store, job, f"failed after retries: {why}")
         outcomes.append(outcome)
         report("call", outcome)
     return outcomes

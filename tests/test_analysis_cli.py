@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from stores import both_stores
 from synthetic import generate
 from talktracks import analysis
 from talktracks.analysis.effects import EFFECT_COLUMNS
@@ -100,12 +101,13 @@ def test_analyze_bad_option_is_one_line(
     assert err.count("\n") == 1 and "planet" in err
 
 
-def test_load_reads_rows_written_by_other_tools(tmp_path: Path) -> None:
+@both_stores
+def test_load_reads_rows_written_by_other_tools(db_url: str) -> None:
     """Text timestamps without fractions, a NULL text, an unknown speaker label, a tag on a
     call that is not transcribed: the loader copes with all of them."""
     from sqlalchemy import text
 
-    store = open_store(f"sqlite:///{tmp_path / 'raw.db'}")
+    store = open_store(db_url)
     try:
         with store.engine.begin() as conn:
             for sql in (
@@ -136,3 +138,18 @@ def test_load_reads_rows_written_by_other_tools(tmp_path: Path) -> None:
     assert len(ds.tags) == 1  # the pending call's tag is not analysed
     m = analysis.call_metrics(ds).set_index("call_id")
     assert m.loc["a", "rep_questions_per_min"] == 2.0 and m.loc["b", "duration_s"] == 5
+
+
+def test_analysis_on_postgresql_matches_sqlite(db: str, pg_url: str) -> None:
+    """The same synthetic store on a real PostgreSQL server gives the same effects and KPIs."""
+    store = open_store(pg_url)
+    try:
+        generate(7, n_deals=400, n_reps=8, utterances_per_call=8).write(store)
+    finally:
+        store.dispose()
+    for table in (analysis.effects, analysis.rep_kpis):
+        on_sqlite, on_pg = table(db), table(pg_url)
+        assert len(on_pg) > 0
+        pd.testing.assert_frame_equal(
+            on_pg.reset_index(drop=True), on_sqlite.reset_index(drop=True), check_exact=False
+        )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from stores import both_stores
 from talktracks.cli import main
 from talktracks.errors import InputError
 from talktracks.ingest.deals import import_deals
@@ -15,8 +16,8 @@ from talktracks.store import Call, Deal, Store, open_store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+def store(db_url: str) -> Store:
+    s = open_store(db_url)
     yield s
     s.dispose()
 
@@ -79,6 +80,7 @@ BAD = [
 
 
 @pytest.mark.parametrize(("case", "text", "message", "row", "column"), BAD, ids=[b[0] for b in BAD])
+@both_stores
 def test_bad_file_names_file_row_column_and_writes_nothing(
     store: Store,
     tmp_path: Path,
@@ -144,6 +146,7 @@ def test_import_parses_values_and_keeps_extra_columns(store: Store, tmp_path: Pa
         assert d.attributes == {"segment": "smb"}
 
 
+@both_stores
 def test_reimport_updates_in_place_and_counts_unlinked_calls(store: Store, tmp_path: Path) -> None:
     with store.session() as s:
         t = datetime(2024, 3, 1, tzinfo=UTC)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from stores import both_stores
 from talktracks.coaching import compute_flags, load_rules
 from talktracks.config import Settings
 from talktracks.errors import ConfigError
@@ -16,8 +17,8 @@ from test_review_support import add_call, add_deal, add_tag, make_store
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> Store:
-    s = make_store(tmp_path)
+def store(tmp_path: Path, db_url: str) -> Store:
+    s = make_store(tmp_path, url=db_url)
     yield s
     s.dispose()
 
@@ -35,6 +36,7 @@ def flags_by_rule(store: Store) -> dict[str, list[Flag]]:
         return out
 
 
+@both_stores
 def test_each_rule_fires_with_reason_and_moment(store: Store, settings: Settings) -> None:
     with store.session() as s:
         # c1: price at 10 s before any introduction (intro at 60 s); rep talks almost all the
@@ -98,6 +100,7 @@ def test_each_rule_fires_with_reason_and_moment(store: Store, settings: Settings
     )
 
 
+@both_stores
 def test_rerun_does_not_duplicate_or_reopen(store: Store, settings: Settings) -> None:
     with store.session() as s:
         u = add_call(
@@ -132,6 +135,7 @@ def test_open_flag_is_refreshed_when_thresholds_change(
     assert flag.severity == "high" and "limit 1:30" in flag.reason
 
 
+@both_stores
 def test_coach_judgements_override_the_machine(store: Store, settings: Settings) -> None:
     with store.session() as s:
         u = add_call(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from stores import both_stores
 from talktracks import config
 from talktracks.behaviours.registry import ModelRegistry
 from talktracks.cli import main
@@ -100,13 +101,12 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
 
 
 @pytest.fixture()
-def env(tmp_path: Path, monkeypatch) -> Store:
+def env(tmp_path: Path, monkeypatch, db_url: str) -> Store:
     registry = ModelRegistry(tmp_path / "models" / "behaviours")
     registry.promote(save(registry))
     monkeypatch.setenv("TALKTRACKS_MODELS_DIR", str(tmp_path / "models"))
     config.get_settings.cache_clear()
-    (tmp_path / "db").mkdir()  # an SQLite file is created only in an existing folder
-    store = open_store(f"sqlite:///{tmp_path / 'db' / 't.db'}")
+    store = open_store(db_url)
     yield store
     store.dispose()
     config.get_settings.cache_clear()
@@ -126,6 +126,7 @@ def counts(store: Store, call_id: str) -> tuple[int, int]:
     return n_utt, n_tag
 
 
+@both_stores
 def test_valid_file_imports_and_tags(env: Store, tmp_path: Path, capsys) -> None:
     path = write(
         tmp_path / "calls.jsonl",
@@ -183,6 +184,7 @@ def test_all_rejections_in_one_file(env: Store, tmp_path: Path) -> None:
     assert len(summary.rejects_path.read_bytes().splitlines()) == len(BAD_LINES)
 
 
+@both_stores
 def test_reimport_replaces_the_call(env: Store, tmp_path: Path) -> None:
     first = write(tmp_path / "a.jsonl", [json.dumps(call()).encode()])
     assert main(["import-transcripts", str(first), "--db", env.url]) == 0
@@ -205,6 +207,7 @@ def test_reimport_replaces_the_call(env: Store, tmp_path: Path) -> None:
     assert tag_utts <= utt_ids  # no tag points at a deleted utterance
 
 
+@both_stores
 def test_failed_write_leaves_the_previous_version(env: Store, tmp_path: Path) -> None:
     """The replace runs in one transaction: if tagging fails midway, nothing changes."""
     path = write(tmp_path / "a.jsonl", [json.dumps(call()).encode()])

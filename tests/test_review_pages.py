@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from stores import both_stores
 from talktracks.cli import main
 from talktracks.store import AuditEvent, Comment, Flag, Label, User
 from test_review_support import (
@@ -27,9 +28,9 @@ from test_review_support import (
 
 
 @pytest.fixture()
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReviewEnv:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> ReviewEnv:
     use_cheap_argon2(monkeypatch)
-    e = seed_review(tmp_path)
+    e = seed_review(tmp_path, url=db_url)
     yield e
     e.store.dispose()
 
@@ -49,6 +50,7 @@ def queue_calls(html: str) -> list[str]:
     return re.findall(r'class="call-link" href="/calls/([^"#]+)', html)
 
 
+@both_stores
 def test_queue_shows_open_flags_with_filters_and_counts(env: ReviewEnv) -> None:
     client = coach(env)
     html = client.get("/queue").text
@@ -108,6 +110,7 @@ def test_call_page_shows_transcript_tags_flags_and_player(env: ReviewEnv) -> Non
     assert missing.status_code == 404 and "No such call" in missing.text
 
 
+@both_stores
 def test_confirm_reject_and_add_write_coach_labels_for_training(env: ReviewEnv) -> None:
     client = coach(env)
     token = csrf_of(client, "/calls/c1")
@@ -177,6 +180,7 @@ def test_labels_on_an_utterance_of_another_call_are_refused(env: ReviewEnv) -> N
         assert s.scalars(select(Label)).first() is None
 
 
+@both_stores
 def test_comments_and_flag_resolution_are_stored_with_who_and_when(env: ReviewEnv) -> None:
     client = coach(env)
     token = csrf_of(client, "/calls/c1")

@@ -28,8 +28,8 @@ from talktracks.store import AnalysisResult, Call, Deal, Flag, Store, Tag, Utter
 UtteranceSpec = tuple[str, float, float, str]  # speaker, start, end, text
 
 
-def make_store(tmp_path: Path, name: str = "talktracks.db") -> Store:
-    return open_store(f"sqlite:///{tmp_path / name}")
+def make_store(tmp_path: Path, name: str = "talktracks.db", url: str | None = None) -> Store:
+    return open_store(url or f"sqlite:///{tmp_path / name}")
 
 
 def add_call(
@@ -157,7 +157,9 @@ class ReviewEnv:
         return TestClient(self.app, follow_redirects=False)
 
 
-def seed_review(tmp_path: Path, options: ReviewOptions | None = None) -> ReviewEnv:
+def seed_review(
+    tmp_path: Path, options: ReviewOptions | None = None, url: str | None = None
+) -> ReviewEnv:
     """A store with a coach (cora), an admin (adam), two calls with tags and flags, a real WAV.
 
     Call c1 (rep-ann, won deal D1) is the one the tests review: its price tag on utterance 2 is
@@ -168,7 +170,7 @@ def seed_review(tmp_path: Path, options: ReviewOptions | None = None) -> ReviewE
     settings = Settings(
         data_dir=tmp_path / "data", recordings_dir=audio_root, models_dir=tmp_path / "models"
     )
-    store = make_store(tmp_path)
+    store = make_store(tmp_path, url=url)
     with store.session() as s:
         add_deal(s, "D1", "won")
         utts = add_call(

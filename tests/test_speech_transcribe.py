@@ -57,11 +57,16 @@ def speaker_text(transcript: Transcript, speaker: str) -> str:
     return " ".join(u.text for u in transcript.utterances if u.speaker == speaker)
 
 
-@pytest.fixture(scope="module")
-def settings() -> Settings:
+@pytest.fixture(scope="module", params=["sequential", "batched"])
+def settings(request) -> Settings:
     # Explicit values so a developer's talktracks.toml or TALKTRACKS_* cannot change the test.
+    # Every attribution and WER test runs in both transcription modes (speech/batched.py).
     return Settings(
-        whisper_beam_size=5, whisper_language=None, vad_filter=True, utterance_pause_s=1.0
+        whisper_beam_size=5,
+        whisper_language=None,
+        vad_filter=True,
+        utterance_pause_s=1.0,
+        transcription=request.param,
     )
 
 

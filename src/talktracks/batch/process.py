@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import delete
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import delete, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from talktracks.batch.attempts import begin_attempt, crash_reason, undo_attempt
@@ -62,10 +62,19 @@ class CallOutcome:
     error: str | None = None
 
 
+# PostgreSQL SQLSTATE classes worth a retry: 40 (serialization failure, deadlock) and 08
+# (connection lost: a server restart or a failover between two calls).
+_TRANSIENT_SQLSTATE_CLASSES = ("40", "08")
+
+
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying now: the database was busy, or the OS had a passing I/O problem."""
     if isinstance(exc, TalktracksError):
         return False
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        if sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or exc.connection_invalidated:
+            return True
     if isinstance(exc, OperationalError):
         return "locked" in str(exc).lower() or "busy" in str(exc).lower()
     return isinstance(exc, (TimeoutError, ConnectionError, InterruptedError, BlockingIOError))
@@ -101,10 +110,21 @@ def store_writes(store: Store) -> Iterator[None]:
         raise StoreWriteError(f"cannot write to database {mask_url(store.url)}: {cause}") from exc
 
 
+def _lock_call(s: Session, call_id: str) -> None:
+    """Take the write lock for this call before reading anything in the transaction.
+
+    A no-op UPDATE as the transaction's first statement: on SQLite it takes the database write
+    lock, waiting out the busy timeout, instead of reading first and failing with "database is
+    locked" when another writer commits in between; on PostgreSQL it locks the call's row.
+    """
+    s.execute(update(Call).where(Call.call_id == call_id).values(status=Call.status))
+
+
 def record_failure(store: Store, job: CallJob, reason: str) -> CallOutcome:
     """Mark the call failed with `reason`; counts the attempt unless begin_attempt already did."""
     with store_writes(store), store.session() as s:
-        call = s.get(Call, job.call_id)
+        _lock_call(s, job.call_id)
+        call = s.get(Call, job.call_id, with_for_update=True)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0, source="audio", channels=job.channels)
             s.add(call)
@@ -128,7 +148,12 @@ def store_transcript(
     """
     status = "done" if transcript.utterances else "no_speech"
     with store_writes(store), store.session() as s:
-        call = s.get(Call, job.call_id)
+        # The row lock serialises writers of the same call on PostgreSQL (two workers, or a
+        # retry racing a worker presumed dead): without it, under READ COMMITTED, the second
+        # writer's DELETE would not see the first one's new utterances. SQLite ignores it; its
+        # one-writer lock already serialises.
+        _lock_call(s, job.call_id)
+        call = s.get(Call, job.call_id, with_for_update=True)
         if call is None:
             call = Call(call_id=job.call_id, attempts=0)
             s.add(call)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,14 +147,27 @@ class TranscriptionWorker:
 
 
 _workers: dict[str, TranscriptionWorker] = {}
+_workers_lock = threading.Lock()
 
 
 def shared_worker(settings: Settings) -> TranscriptionWorker:
-    """One worker per settings per process, reused by every call of a run."""
-    key = settings.model_dump_json()
-    if key not in _workers:
-        _workers[key] = TranscriptionWorker(settings)
-    return _workers[key]
+    """One worker per settings per thread, reused by every call that thread runs.
+
+    Per thread because a worker serves one request at a time: with several calls in flight
+    each thread has its own child process (and model), which also frees transcription from
+    this process's GIL.
+    """
+    key = f"{threading.get_ident()}:{settings.model_dump_json()}"
+    with _workers_lock:
+        if key not in _workers:
+            _workers[key] = TranscriptionWorker(settings)
+        return _workers[key]
+
+
+def can_spawn_workers() -> bool:
+    """False inside a daemonic process (a Dask worker), which may not have children; there the
+    worker process itself is the isolation, and Dask retries a call whose worker died."""
+    return not multiprocessing.current_process().daemon
 
 
 def close_workers() -> None:

@@ -51,6 +51,8 @@ class ResolvedModel:
     """What WhisperModel is given: the directory, or the size name (loaded cache-only)."""
     hash: str
     """SHA-256 of model.bin."""
+    language: str | None = None
+    """The language to decode in when the settings name none (a multilingual model's own)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,12 +64,14 @@ class LoadedModel:
     hash: str
     device: str
     compute_type: str
+    language: str | None = None
+    """Decode in this language unless the settings say otherwise (embedded-base: "en")."""
 
 
 _lock = threading.Lock()
 _load_lock = threading.Lock()
 _hash_cache: dict[tuple[str, int, int], str] = {}
-_model_cache: dict[tuple[str, str, str, str, int], LoadedModel] = {}
+_model_cache: dict[tuple[str, str, str, str, int, int], LoadedModel] = {}
 
 
 def file_sha256(path: Path) -> str:
@@ -117,6 +121,18 @@ def resolve_model(spec: str) -> ResolvedModel:
             hash=EMBEDDED_HASHES["model.bin"],
         )
 
+    if spec == "embedded-base":
+        from talktracks.speech import embedded_base
+
+        model_dir = embedded_base.model_dir(hash_file=file_sha256)
+        return ResolvedModel(
+            name=embedded_base.NAME,
+            path=model_dir,
+            size_or_path=str(model_dir),
+            hash=embedded_base.MODEL_BIN,
+            language=embedded_base.LANGUAGE,
+        )
+
     candidate = Path(spec).expanduser()
     if candidate.is_dir():
         model_dir = candidate.resolve()
@@ -136,12 +152,17 @@ def resolve_model(spec: str) -> ResolvedModel:
         )
 
     raise ModelNotFound(
-        f"whisper model {spec!r}: not 'embedded', a model directory or a known size name"
+        f"whisper model {spec!r}: not 'embedded', 'embedded-base', a model directory or a known size name"
     )
 
 
-def load_model(spec: str, device: str, compute_type: str, cpu_threads: int) -> LoadedModel:
+def load_model(
+    spec: str, device: str, compute_type: str, cpu_threads: int, num_workers: int = 1
+) -> LoadedModel:
     """Load the model once per process per (model, device, compute type, threads) and reuse it.
+
+    num_workers: how many threads may transcribe with it at the same time (CTranslate2 runs
+    that many model replicas; with 1, concurrent calls queue for the one replica).
 
     The spec is resolved (and hashes re-checked, cheaply) on every call, so files swapped on
     disk are caught; loading only happens the first time.
@@ -151,13 +172,13 @@ def load_model(spec: str, device: str, compute_type: str, cpu_threads: int) -> L
     device = resolve_device(device)
     compute_type = resolve_compute_type(compute_type, device)
     threads = _cpu_threads(cpu_threads)
-    key = (resolved.size_or_path, resolved.hash, device, compute_type, threads)
+    key = (resolved.size_or_path, resolved.hash, device, compute_type, threads, num_workers)
     # Held across the load so two threads asking at once share one model instead of two.
     with _load_lock:
         loaded = _model_cache.get(key)
         if loaded is None:
             whisper, device, compute_type = _open_whisper(
-                resolved.size_or_path, device, compute_type, threads, fallback=auto
+                resolved.size_or_path, device, compute_type, threads, num_workers, fallback=auto
             )
             loaded = LoadedModel(
                 whisper=whisper,
@@ -165,13 +186,14 @@ def load_model(spec: str, device: str, compute_type: str, cpu_threads: int) -> L
                 hash=resolved.hash,
                 device=device,
                 compute_type=compute_type,
+                language=resolved.language,
             )
             _model_cache[key] = loaded
     return loaded
 
 
 def _open_whisper(
-    path: str, device: str, compute_type: str, threads: int, *, fallback: bool
+    path: str, device: str, compute_type: str, threads: int, workers: int, *, fallback: bool
 ) -> tuple[WhisperModel, str, str]:
     """Open the model; with device 'auto', a GPU whose CUDA libraries are unusable means CPU.
 
@@ -179,7 +201,12 @@ def _open_whisper(
     so a one-second warm-up decode proves the device before a night's batch depends on it.
     """
     whisper = WhisperModel(
-        path, device=device, compute_type=compute_type, cpu_threads=threads, local_files_only=True
+        path,
+        device=device,
+        compute_type=compute_type,
+        cpu_threads=threads,
+        num_workers=workers,
+        local_files_only=True,
     )
     if device != "cuda" or not fallback:
         return whisper, device, compute_type
@@ -190,7 +217,12 @@ def _open_whisper(
     except (RuntimeError, OSError) as exc:
         log.warning("CUDA unusable (%s); falling back to CPU int8", str(exc).splitlines()[0])
         cpu = WhisperModel(
-            path, device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
+            path,
+            device="cpu",
+            compute_type="int8",
+            cpu_threads=threads,
+            num_workers=workers,
+            local_files_only=True,
         )
         return cpu, "cpu", "int8"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Protocol
@@ -59,6 +60,29 @@ def transcribe_channel(
     return words, info.language
 
 
+# A fixed BLAS thread count makes the features the same everywhere; 2 is what the reference
+# development machine used before the pin, so transcripts stored and tested there still hold.
+BLAS_THREADS = 2
+
+
+@functools.cache
+def _fixed_blas_threads() -> None:
+    """Pin NumPy's BLAS to BLAS_THREADS threads for good, in this process.
+
+    faster-whisper's mel features are a BLAS matrix product, and a multi-threaded BLAS sums in
+    a thread-count-dependent order: the features then differ in the last bits, and beam search
+    can turn that into different words. Measured: the same recording gave different text in a
+    Dask worker (which sets OMP/OPENBLAS threads to 1) than in the nightly process. A fixed
+    count makes a transcript the same on every machine and runner (OpenBLAS splits the work by
+    the count, not by the cores it finds).
+    Process-wide and not restored, because a restoring context in one of several concurrent
+    calls would change the thread count under the others.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(BLAS_THREADS, user_api="blas")
+
+
 def transcribe_call(
     path: Path,
     channels: str,
@@ -81,6 +105,7 @@ def transcribe_call(
         raise ValueError(
             f"{path}: channels must be one of {', '.join(CHANNEL_LAYOUTS)}, got {channels!r}"
         )
+    _fixed_blas_threads()
     started = time.perf_counter()
     return transcribe_decoded(
         decode_channels(Path(path)),
@@ -110,12 +135,23 @@ def transcribe_decoded(
     duration = max(len(samples) for samples in decoded) / SAMPLE_RATE
 
     def run(audio: np.ndarray) -> tuple[list[Word], str]:
+        if getattr(settings, "transcription", "sequential") == "batched":
+            from talktracks.speech.batched import transcribe_channel_batched
+
+            words, language, _ = transcribe_channel_batched(
+                model,
+                audio,
+                beam_size=settings.whisper_beam_size,
+                batch_size=getattr(settings, "whisper_batch_size", 8),
+                language=settings.whisper_language or model.language,
+            )
+            return words, language
         return transcribe_channel(
             model,
             audio,
             beam_size=settings.whisper_beam_size,
             vad_filter=settings.vad_filter,
-            language=settings.whisper_language,
+            language=settings.whisper_language or model.language,
         )
 
     if channels == "mono" or len(decoded) == 1 or _same_signal(decoded[0], decoded[1]):

@@ -36,6 +36,13 @@ def mask_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Python's sqlite3 only opens a transaction at the first INSERT/UPDATE/DELETE, so the reads
+    # before it ran outside the transaction: two writers of one call could each read the row,
+    # and the later one's UPDATE (changed columns only) then mixed its transcript with the
+    # other's call row. We issue BEGIN ourselves (_sqlite_begin) so a session's reads and
+    # writes are one transaction; a writer whose snapshot went stale gets "database is locked",
+    # which is_transient retries.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -73,6 +80,10 @@ def _read_only_sqlite_url(url: str) -> str | None:
     return f"sqlite:///file:{quote(str(Path(db).resolve()))}?mode=ro&immutable=1&uri=true"
 
 
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -107,6 +118,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         read_only = "mode=ro" in url
         event.listen(engine, "connect", _sqlite_read_only_pragmas if read_only else _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
