@@ -359,6 +359,7 @@ class VoiceSample(Base):
     vector: Mapped[str] = mapped_column(Text)
     windows: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class UserRep(Base):
