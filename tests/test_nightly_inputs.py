@@ -15,9 +15,11 @@ def test_bad_deals_file_fails_the_run(prefect_api, data_settings, tmp_path):
     bad.write_text("deal_id,outcome\nd1,maybe\n")
     rec = tmp_path / "rec"
     rec.mkdir()
-    summary = load_flow_module("nightly").nightly(
-        data_settings.with_overrides(recordings_dir=rec, deals_csv=bad)
+    state = load_flow_module("nightly").nightly(
+        data_settings.with_overrides(recordings_dir=rec, deals_csv=bad), return_state=True
     )
+    assert state.is_failed()  # operators' alerts key on the state type
+    summary = state.result(raise_on_failure=False)
     assert summary.status == "completed_with_failures"  # the CLI exits 1 on this
     assert summary.extra["deals"].startswith("FAILED")
 

@@ -69,6 +69,7 @@ def form_for(env: ReviewEnv, path: str) -> dict[str, str]:
             "value": "false",
         },
         "/calls/{call_id}/comments": {"utterance_id": str(u[2].id), "text": "nice"},
+        "/calls/{call_id}/speakers": {"rep": "customer"},
         "/calls/{call_id}/relabel": {
             "utterance_id": str(u[2].id),
             "behaviour": "price_mention",

@@ -85,7 +85,9 @@ def test_full_disk_mid_run_is_one_line_a_failed_run_row_and_nothing_lost(
 
     try:
         with listening(disk_fills_up):
-            summary = nightly(settings.with_overrides(recordings_dir=rec))
+            state = nightly(settings.with_overrides(recordings_dir=rec), return_state=True)
+        assert state.is_failed()  # a run the store stopped is a Failed flow run in Prefect
+        summary = state.result(raise_on_failure=False)
         assert summary.status == "failed"
         assert "\n" not in summary.error
         assert f"cannot write to database {url}: database or disk is full" in summary.error
