@@ -149,5 +149,6 @@ def db_url(request, tmp_path):
     """A fresh store URL: a SQLite file by default; tests marked `@both_stores`
     (tests/stores.py) run once on SQLite and once on a real PostgreSQL database."""
     if getattr(request, "param", "sqlite") == "sqlite":
+        (tmp_path / "db").mkdir(exist_ok=True)  # SQLite files are only created in a folder
         return f"sqlite:///{tmp_path / 'db' / 'tt.db'}"
     return request.getfixturevalue("pg_url")

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
 
     calls_in_flight: int = Field(
         0,
-        description="Calls the nightly run transcribes at once on this machine (threads per call x calls = cores); 0 = automatic: one per core up to 8 on CPU, 2 on CUDA.",
+        description="Calls the nightly run transcribes at once on this machine (threads per call x calls = cores); 0 = automatic: one per core up to 8 on CPU, 2 on CUDA, and 1 when transcribe_in_child is off.",
     )
     task_runner: Literal["threads", "dask"] = Field(
         "threads",

@@ -111,8 +111,12 @@ def call_runner(settings: Settings) -> tuple[Any, Settings]:
             update={"whisper_cpu_threads": settings.whisper_cpu_threads or 1, "calls_in_flight": 1}
         )
         return DaskTaskRunner(address=settings.dask_address), per_call
+    # Transcribing in this process (no worker children), a recording that kills the process
+    # kills every call in flight and spends their attempts too: one call at a time there, so
+    # a crash is always the crashing recording's.
+    in_flight = settings.calls_in_flight or (0 if settings.transcribe_in_child else 1)
     layout = call_layout(
-        settings.calls_in_flight,
+        in_flight,
         settings.whisper_cpu_threads,
         cores=machine_cores(),
         device=resolve_device(settings.whisper_device),

@@ -44,6 +44,7 @@ def transcribe_channel(
     language: str | None = None,
 ) -> tuple[list[Word], str]:
     """Words (absolute times) and the detected language of one 16 kHz mono channel."""
+    _fixed_blas_threads()  # every path (whole file, streamed chunks, worker, Dask) comes here
     segments, info = model.whisper.transcribe(
         audio,
         beam_size=beam_size,
@@ -105,7 +106,6 @@ def transcribe_call(
         raise ValueError(
             f"{path}: channels must be one of {', '.join(CHANNEL_LAYOUTS)}, got {channels!r}"
         )
-    _fixed_blas_threads()
     started = time.perf_counter()
     return transcribe_decoded(
         decode_channels(Path(path)),
