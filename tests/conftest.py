@@ -149,5 +149,7 @@ def db_url(request, tmp_path):
     """A fresh store URL: a SQLite file by default; tests marked `@both_stores`
     (tests/stores.py) run once on SQLite and once on a real PostgreSQL database."""
     if getattr(request, "param", "sqlite") == "sqlite":
+        # open_store refuses a SQLite file in a missing folder (a mistyped URL), so make it.
+        (tmp_path / "db").mkdir(exist_ok=True)
         return f"sqlite:///{tmp_path / 'db' / 'tt.db'}"
     return request.getfixturevalue("pg_url")
