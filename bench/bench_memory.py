@@ -9,7 +9,10 @@ the run stays a few minutes; decoding and voice-activity detection still cover e
 Streaming (`speech.longform.transcribe_recording`, what the nightly uses) is measured for every
 length; the whole-file path (`speech.transcribe_call`) as the baseline for the shorter ones.
 
-Imports: a deals CSV of `--deals-rows` rows through `ingest.deals.import_deals` into SQLite.
+Imports: a deals CSV of `--deals-rows` rows through `ingest.deals.import_deals` into SQLite;
+a transcripts JSONL of `--transcript-utterances` utterances (calls of 200 utterances, one per
+line) through `ingest.transcripts.import_transcripts`, tagged by the current behaviour model
+as `talktracks import-transcripts` does.
 
     .venv/bin/python bench/bench_memory.py [--lengths 10,60,180] [--baseline-max 60]
 """
@@ -65,6 +68,37 @@ def make_deals(path: Path, rows: int) -> None:
             )
 
 
+def make_transcripts(path: Path, utterances: int, per_call: int = 200) -> None:
+    import json
+
+    lines = (
+        "how much does the premium plan cost per seat",
+        "could you introduce me to a colleague",
+        "let me show you our new dashboard",
+        "we are reviewing the budget next quarter",
+    )
+    with path.open("w") as f:
+        per_call = min(per_call, utterances)
+        for c in range(max(1, utterances // per_call)):
+            utts = [
+                {
+                    "speaker": ("rep", "customer")[i % 2],
+                    "start": i * 5.0,
+                    "end": i * 5.0 + 4.0,
+                    "text": f"{lines[(c + i) % len(lines)]} number {i}",
+                }
+                for i in range(per_call)
+            ]
+            call = {
+                "call_id": f"T{c}",
+                "rep_id": f"r{c % 7}",
+                "deal_id": f"D{c}",
+                "started_at": "2026-11-02T10:00:00",
+                "utterances": utts,
+            }
+            f.write(json.dumps(call) + "\n")
+
+
 def child(kind: str, arg: str) -> None:
     """Runs in the measured process."""
     sys.path.insert(0, str(ROOT / "src"))
@@ -86,6 +120,17 @@ def child(kind: str, arg: str) -> None:
         db = Path(arg).with_suffix(".db")
         db.unlink(missing_ok=True)
         print(import_deals(open_store(f"sqlite:///{db}"), arg).line())
+    elif kind == "transcripts":
+        from talktracks.behaviours.registry import load_current_model
+        from talktracks.behaviours.tagging import session_tagger
+        from talktracks.ingest.transcripts import import_transcripts
+        from talktracks.store import open_store
+
+        db = Path(arg).with_suffix(".db")
+        db.unlink(missing_ok=True)
+        tagger = session_tagger(load_current_model(settings.models_dir))
+        s = import_transcripts(open_store(f"sqlite:///{db}"), Path(arg), tagger=tagger)
+        print(f"{s.imported} calls, {s.utterances} utterances, {s.tags} tags")
 
 
 def measure(kind: str, arg: str) -> tuple[float, float, str]:
@@ -112,14 +157,18 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=15.0, help="minutes between speech clips")
     ap.add_argument("--baseline-max", type=float, default=60.0, help="whole-file path up to (min)")
     ap.add_argument("--deals-rows", default="100000,1000000")
+    ap.add_argument("--transcript-utterances", default="20000,200000")
+    ap.add_argument("--per-call", type=int, default=200, help="utterances per transcript line")
+    ap.add_argument("--only", choices=("audio", "deals", "transcripts"), help="one part only")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "ARG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
         return
     with tempfile.TemporaryDirectory(prefix="tt-bench-mem-") as tmp:
-        print("recording (stereo 16 kHz WAV)   path        peak RSS    CPU s   result")
-        for minutes in (float(m) for m in args.lengths.split(",")):
+        if args.only in (None, "audio"):
+            print("recording (stereo 16 kHz WAV)   path        peak RSS    CPU s   result")
+        for minutes in (float(m) for m in args.lengths.split(",") if args.only in (None, "audio")):
             path = Path(tmp) / f"{minutes:g}min.wav"
             make_recording(path, minutes, args.every)
             kinds = ["stream"] + (["whole"] if minutes <= args.baseline_max else [])
@@ -130,13 +179,27 @@ def main() -> None:
                     f"  {minutes:6.0f} min                    {label:<11} {rss:7.0f} MB {cpu:7.1f}   {out}"
                 )
             path.unlink()
-        print("deals import (SQLite)            rows        peak RSS    CPU s")
-        for rows in (int(r) for r in args.deals_rows.split(",")):
+        if args.only in (None, "deals"):
+            print("deals import (SQLite)            rows        peak RSS    CPU s")
+        for rows in (int(r) for r in args.deals_rows.split(",") if args.only in (None, "deals")):
             csv_path = Path(tmp) / f"deals-{rows}.csv"
             make_deals(csv_path, rows)
             rss, cpu, out = measure("deals", str(csv_path))
             print(
                 f"  {csv_path.stat().st_size / 1e6:6.0f} MB CSV                 {rows:<11,} {rss:7.0f} MB {cpu:7.1f}"
+            )
+        if args.only in (None, "transcripts"):
+            print("transcripts import (SQLite)      utterances  peak RSS    CPU s   result")
+        for n in (
+            int(u)
+            for u in args.transcript_utterances.split(",")
+            if args.only in (None, "transcripts")
+        ):
+            jsonl = Path(tmp) / f"transcripts-{n}.jsonl"
+            make_transcripts(jsonl, n, args.per_call)
+            rss, cpu, out = measure("transcripts", str(jsonl))
+            print(
+                f"  {jsonl.stat().st_size / 1e6:6.0f} MB JSONL               {n:<11,} {rss:7.0f} MB {cpu:7.1f}   {out}"
             )
     print("target: under 1.5 GB for a 3-hour stereo call (streaming path)")
 
