@@ -265,14 +265,9 @@ def test_search_command_line(env: ReviewEnv, capsys: pytest.CaptureFixture[str])
     assert out.returncode == 0 and out.stdout.startswith("c1\t0:07\trep\trep-ann\tOur platform")
 
 
-def test_postgresql_full_text_search_uses_its_gin_index() -> None:
-    """The PostgreSQL branch against a real server, when one is given (the coordinator's
-    PostgreSQL test server, or any scratch database: its tables are created and dropped)."""
-    import os
-
-    url = os.environ.get("TALKTRACKS_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("set TALKTRACKS_TEST_POSTGRES_URL to a scratch PostgreSQL database")
+def test_postgresql_full_text_search_uses_its_gin_index(pg_url) -> None:
+    """The PostgreSQL branch against the suite's real PostgreSQL server (a fresh database)."""
+    url = pg_url
     from alembic import command
 
     from talktracks.store.engine import alembic_config
