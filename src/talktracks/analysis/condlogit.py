@@ -15,6 +15,8 @@ gradient and Hessian in the same pass.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from statsmodels.discrete.conditional_models import ConditionalLogit
 
@@ -95,3 +97,33 @@ class FastConditionalLogit(ConditionalLogit):
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         return self._terms(params)[2]
+
+
+def fit_rep_controlled(
+    y: np.ndarray, design: np.ndarray, cond_design: np.ndarray, reps: np.ndarray, method: str
+) -> tuple[Any, str]:
+    """One logistic fit of won vs lost under the rep control `method`, and its label.
+
+    conditional: conditional logit by rep on `cond_design` (no intercept, no rep dummies);
+    cluster: ordinary logit with rep-clustered standard errors; fixed or none: ordinary logit
+    (`design` then already holds the rep dummies for fixed). The caller catches fit failures
+    and reads the warnings, since effects and the joint model judge them differently.
+    """
+    import statsmodels.api as sm
+
+    if method == "conditional":
+        res = FastConditionalLogit(y, cond_design, groups=reps).fit(
+            method="newton", maxiter=100, disp=False
+        )
+        return res, "conditional logit by rep"
+    if method == "cluster":
+        res = sm.Logit(y, design).fit(
+            method="newton",
+            maxiter=100,
+            disp=False,
+            cov_type="cluster",
+            cov_kwds={"groups": reps},
+        )
+        return res, "logit, rep-clustered SE"
+    res = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=False)
+    return res, "logit + rep fixed effects" if method == "fixed" else "logit"

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
     HessianInversionWarning,
@@ -40,7 +39,7 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from talktracks.analysis.condlogit import FastConditionalLogit
+from talktracks.analysis.condlogit import fit_rep_controlled
 from talktracks.analysis.features import (
     UNKNOWN_REP,
 )
@@ -225,23 +224,7 @@ def _fit_feature(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                if method == "conditional":
-                    res = FastConditionalLogit(y, np.column_stack([x, c]), groups=reps).fit(
-                        method="newton", maxiter=100, disp=False
-                    )
-                    label = "conditional logit by rep"
-                elif method == "cluster":
-                    res = sm.Logit(y, design).fit(
-                        method="newton",
-                        maxiter=100,
-                        disp=False,
-                        cov_type="cluster",
-                        cov_kwds={"groups": reps},
-                    )
-                    label = "logit, rep-clustered SE"
-                else:
-                    res = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=False)
-                    label = "logit + rep fixed effects" if method == "fixed" else "logit"
+                res, label = fit_rep_controlled(y, design, np.column_stack([x, c]), reps, method)
                 coef = float(np.asarray(res.params)[0])
                 se = float(np.asarray(res.bse)[0])
                 bad = any(

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
     HessianInversionWarning,
@@ -22,7 +21,7 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from talktracks.analysis.condlogit import FastConditionalLogit
+from talktracks.analysis.condlogit import fit_rep_controlled
 from talktracks.analysis.features import (
     EARLY_PRICE,
     PRICE,
@@ -209,23 +208,8 @@ def fit_joint(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if method == "conditional":
-                res = FastConditionalLogit(y, design, groups=reps).fit(
-                    method="newton", maxiter=100, disp=False
-                )
-                label = "joint conditional logit by rep"
-            elif method == "cluster":
-                res = sm.Logit(y, design).fit(
-                    method="newton",
-                    maxiter=100,
-                    disp=False,
-                    cov_type="cluster",
-                    cov_kwds={"groups": reps},
-                )
-                label = "joint logit, rep-clustered SE"
-            else:
-                res = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=False)
-                label = "joint logit + rep fixed effects" if method == "fixed" else "joint logit"
+            res, label = fit_rep_controlled(y, design, design, reps, method)
+            label = f"joint {label}"
         except (np.linalg.LinAlgError, PerfectSeparationError, ValueError) as exc:
             raise JointModelError(f"the fit failed ({exc})") from exc
     bad = [
