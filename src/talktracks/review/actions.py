@@ -59,21 +59,7 @@ def label_behaviour(
             action = "label.confirm" if value else "label.reject"
         else:
             action = "label.add" if value else "label.remove"
-        label = s.scalar(
-            select(Label)
-            .where(
-                Label.utterance_id == utt.id,
-                Label.behaviour == behaviour,
-                Label.author == actor,
-                Label.origin == "coach",
-            )
-            .limit(1)
-        )
-        if label is None:
-            label = Label(utterance_id=utt.id, behaviour=behaviour, author=actor, origin="coach")
-            s.add(label)
-        label.call_id, label.text, label.speaker = call_id, utt.text, utt.speaker
-        label.value, label.created_at = value, utcnow()
+        _set_coach_label(s, utt, call_id, behaviour, value, actor)
         details = {"behaviour": behaviour, "value": value, "utterance_id": utt.id}
         if tag is not None:
             details |= {"tag_id": tag.id, "score": tag.score, "model_version": tag.model_version}
@@ -166,20 +152,27 @@ def relabel_behaviour(
     with store.session() as s:
         utt = _utterance(s, call_id, utterance_id)
         for name, value in ((behaviour, False), (to, True)):
-            label = s.scalar(
-                select(Label)
-                .where(
-                    Label.utterance_id == utt.id,
-                    Label.behaviour == name,
-                    Label.author == actor,
-                    Label.origin == "coach",
-                )
-                .limit(1)
-            )
-            if label is None:
-                label = Label(utterance_id=utt.id, behaviour=name, author=actor, origin="coach")
-                s.add(label)
-            label.call_id, label.text, label.speaker = call_id, utt.text, utt.speaker
-            label.value, label.created_at = value, utcnow()
+            _set_coach_label(s, utt, call_id, name, value, actor)
         details = {"from": behaviour, "to": to, "utterance_id": utt.id}
         record(s, actor, "label.relabel", f"call:{call_id}", details)
+
+
+def _set_coach_label(
+    s: Session, utt: Utterance, call_id: str, behaviour: str, value: bool, actor: str
+) -> None:
+    """This coach's judgement of one behaviour on one utterance: one row, updated in place."""
+    label = s.scalar(
+        select(Label)
+        .where(
+            Label.utterance_id == utt.id,
+            Label.behaviour == behaviour,
+            Label.author == actor,
+            Label.origin == "coach",
+        )
+        .limit(1)
+    )
+    if label is None:
+        label = Label(utterance_id=utt.id, behaviour=behaviour, author=actor, origin="coach")
+        s.add(label)
+    label.call_id, label.text, label.speaker = call_id, utt.text, utt.speaker
+    label.value, label.created_at = value, utcnow()

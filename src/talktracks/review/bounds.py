@@ -21,3 +21,22 @@ MAX_PAGE = 1_000_000
 # day") must not leave Python's date range, and no call was recorded before 1900.
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(9998, 12, 31)
+
+
+def filter_date(value: str, label: str, problems: list[str]) -> date | None:
+    """A YYYY-MM-DD filter value, or None (blank, not a date, or outside MIN_DATE..MAX_DATE);
+    what was wrong is appended to `problems` for the page, which still answers with 200."""
+    if not value.strip():
+        return None
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        problems.append(f"{label} {value!r} is not a date (YYYY-MM-DD); it was ignored.")
+        return None
+    if not MIN_DATE <= day <= MAX_DATE:  # the query adds a day to "to": keep it computable
+        problems.append(
+            f"{label} {day.isoformat()} is outside {MIN_DATE.isoformat()} to "
+            f"{MAX_DATE.isoformat()}; it was ignored."
+        )
+        return None
+    return day

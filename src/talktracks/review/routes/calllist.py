@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,7 +9,7 @@ from fastapi.responses import Response
 
 from talktracks.review.access import is_staff, visible_calls
 from talktracks.review.auth import CurrentUser, current_user
-from talktracks.review.bounds import MAX_DATE, MAX_PAGE, MIN_DATE
+from talktracks.review.bounds import MAX_PAGE, filter_date
 from talktracks.review.calllist import (
     CHANNELS,
     FLAG_STATES,
@@ -25,23 +24,6 @@ from talktracks.review.pages import render, store_of
 from talktracks.store.search import MAX_QUERY_CHARS
 
 router = APIRouter(dependencies=[Depends(current_user)])
-
-
-def _date(value: str, label: str, problems: list[str]) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        problems.append(f"{label} {value!r} is not a date (YYYY-MM-DD); it was ignored.")
-        return None
-    if not MIN_DATE <= day <= MAX_DATE:  # the query adds a day to "to": keep it computable
-        problems.append(
-            f"{label} {day.isoformat()} is outside {MIN_DATE.isoformat()} to "
-            f"{MAX_DATE.isoformat()}; it was ignored."
-        )
-        return None
-    return day
 
 
 def _choice(value: str, allowed: tuple[str, ...], label: str, problems: list[str]) -> str:
@@ -88,8 +70,8 @@ def call_list(
         q=q[:MAX_QUERY_CHARS],
         rep=rep[:200],
         deal=deal[:200],
-        date_from=_date(date_from, "From", problems),
-        date_to=_date(date_to, "To", problems),
+        date_from=filter_date(date_from, "From", problems),
+        date_to=filter_date(date_to, "To", problems),
         outcome=_choice(outcome, OUTCOMES, "Outcome", problems),
         has=_choice(has, tuple(behaviours), "Behaviour", problems),
         lacks=_choice(lacks, tuple(behaviours), "Behaviour", problems),

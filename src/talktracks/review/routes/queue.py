@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,28 +9,11 @@ from fastapi.responses import Response
 
 from talktracks.review.access import is_staff
 from talktracks.review.auth import CurrentUser, current_user
-from talktracks.review.bounds import MAX_DATE, MAX_PAGE, MIN_DATE
+from talktracks.review.bounds import MAX_PAGE, filter_date
 from talktracks.review.flagqueue import STATUSES, QueueFilters, load_queue
 from talktracks.review.pages import render, see_other, store_of
 
 router = APIRouter(dependencies=[Depends(current_user)])
-
-
-def _date(value: str, label: str, problems: list[str]) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        problems.append(f"{label} {value!r} is not a date (YYYY-MM-DD); it was ignored.")
-        return None
-    if not MIN_DATE <= day <= MAX_DATE:
-        problems.append(
-            f"{label} {day.isoformat()} is outside {MIN_DATE.isoformat()} to "
-            f"{MAX_DATE.isoformat()}; it was ignored."
-        )
-        return None
-    return day
 
 
 @router.get("/")
@@ -59,8 +41,8 @@ def queue_page(
         rep=rep or None,
         rule=rule or None,
         status=status if status in STATUSES else "open",
-        date_from=_date(date_from, "From", problems),
-        date_to=_date(date_to, "To", problems),
+        date_from=filter_date(date_from, "From", problems),
+        date_to=filter_date(date_to, "To", problems),
     )
     result = load_queue(store_of(request), filters, page, request.app.state.options.page_size)
     return render(
