@@ -28,7 +28,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
 from talktracks.cli import main
-from talktracks.review.callpaths import call_url
+from talktracks.review.callpaths import call_url, deal_url
 from talktracks.review.users import add_user
 from talktracks.store import AuditEvent, Comment, ReviewSession, SignInBucket, User
 from talktracks.store.models import utcnow
@@ -408,8 +408,13 @@ def test_call_ids_with_reserved_characters_open_and_play_over_http(
         for n, call_id in enumerate(RESERVED_IDS):
             wav = make_wav(env.audio_root / f"r{n}.wav", seconds=1.0 + n / 10)
             sizes[call_id] = wav.stat().st_size
+            # Each call's deal has the same awkward id, so deal pages are covered too.
             add_call(
-                s, call_id, [("rep", 0, 1, f"utterance of call number {n}")], recording=str(wav)
+                s,
+                call_id,
+                [("rep", 0, 1, f"utterance of call number {n}")],
+                recording=str(wav),
+                deal=call_id,
             )
     cora = signed_in("cora", base)
     for n, call_id in enumerate(RESERVED_IDS):
@@ -426,6 +431,11 @@ def test_call_ids_with_reserved_characters_open_and_play_over_http(
         assert r.status_code == 303 and r.headers["location"] == url
         # The coach-workflow surfaces link and act through the same encoding.
         assert f'href="{url}"' in cora.get("/calls").text
+        deal = deal_url(call_id)
+        assert deal.count("/") == 2 and f'href="{deal}"' in page.text, (call_id, deal)
+        deal_page = cora.get(deal)
+        assert deal_page.status_code == 200, (call_id, deal)
+        assert f'href="{url}"' in deal_page.text and "1 call" in deal_page.text
         u_id = int(re.search(r'id="u-(\d+)"', page.text).group(1))
         label = {"utterance_id": str(u_id), "behaviour": "price_mention", "value": "true"}
         r = cora.post(

@@ -18,7 +18,7 @@ from talktracks.behaviours.taxonomy import load_taxonomy
 from talktracks.config import Settings
 from talktracks.errors import TalktracksError
 from talktracks.review.auth import NotSignedIn
-from talktracks.review.callpaths import RawCallPathMiddleware
+from talktracks.review.callpaths import RawIdPathMiddleware
 from talktracks.review.cookies import SessionCookieMiddleware
 from talktracks.review.csrf import verify_csrf
 from talktracks.review.headers import SecurityHeadersMiddleware
@@ -82,7 +82,7 @@ def create_app(
 
     # add_middleware puts each one outside the ones before it: the raw-path router innermost,
     # the security headers outermost, so cookies, errors and all get the headers.
-    app.add_middleware(RawCallPathMiddleware)
+    app.add_middleware(RawIdPathMiddleware)
     app.add_middleware(
         SessionCookieMiddleware,
         secure=options.secure_cookies,

@@ -14,7 +14,7 @@ from starlette.templating import Jinja2Templates
 from talktracks.coaching.wording import behaviour_words, clock
 from talktracks.review import sessions
 from talktracks.review.auth import live_session
-from talktracks.review.callpaths import call_url, path_segment
+from talktracks.review.callpaths import call_url, deal_url
 from talktracks.review.csrf import CSRF_FIELD, csrf_token
 from talktracks.store import Store
 
@@ -32,9 +32,9 @@ def make_templates() -> Jinja2Templates:
     )
     env.filters["clock"] = clock
     env.filters["words"] = behaviour_words
-    env.filters["call_url"] = call_url  # every link to a call goes through it (ids hold "/")
-    # Other ids in paths (deals); call_url builds on the same encoding, so call links use only it.
-    env.filters["seg"] = path_segment
+    # Every link to a call or a deal goes through these (ids hold "/", "..", "%", "?").
+    env.filters["call_url"] = call_url
+    env.filters["deal_url"] = deal_url
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     return Jinja2Templates(env=env)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from talktracks.review.access import require_staff
+from talktracks.review.callpaths import DealId
 from talktracks.review.dealpage import load_deal_page
 from talktracks.review.pages import render, store_of
 
@@ -15,7 +14,7 @@ router = APIRouter(dependencies=[Depends(require_staff)])
 
 
 @router.get("/deals/{deal_id}")
-def deal_page(request: Request, deal_id: Annotated[str, Path(max_length=2000)]) -> Response:
+def deal_page(request: Request, deal_id: DealId) -> Response:
     page = load_deal_page(store_of(request), deal_id)
     if page is None:
         raise HTTPException(status_code=404, detail="No such deal.")
