@@ -54,3 +54,16 @@ def test_version(capsys):
     except SystemExit as exit_:
         assert exit_.code == 0
     assert capsys.readouterr().out.strip() == f"talktracks {version('talktracks')}"
+
+
+def test_review_app_starts_without_the_model_stack(tmp_path):
+    """`talktracks review serve` builds the app without scikit-learn or spaCy: they load on the
+    first request that needs the model (a speaker swap), not at every start."""
+    code = (
+        "from talktracks.config import Settings\n"
+        "from talktracks.review import create_app\n"
+        f"app = create_app(Settings(data_dir={str(tmp_path)!r}))\n"
+        "assert app.routes\n"
+    )
+    loaded = loaded_after(code)
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))

@@ -11,22 +11,73 @@ What other parts of talktracks call:
 - retrain(store=..., label_files=..., promote=..., force=...) -> RetrainResult
 """
 
-from talktracks.behaviours.evaluation import Confusion, Evaluation, evaluate
-from talktracks.behaviours.labels import record_label
-from talktracks.behaviours.model import BehaviourModel, TagDecision
-from talktracks.behaviours.registry import ModelRegistry, load_current_model
-from talktracks.behaviours.retraining import (
-    Candidate,
-    PromotionDecision,
-    RetrainResult,
-    decide_promotion,
-    evaluate_current,
-    register_candidate,
-    retrain,
-    train_candidate,
-)
-from talktracks.behaviours.tagging import TagSummary, calls_needing_tags, session_tagger, tag_calls
-from talktracks.behaviours.taxonomy import Behaviour, Taxonomy, load_patterns, load_taxonomy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Where each public name lives. The package loads these on first use (PEP 562), so importing
+# `talktracks.behaviours.taxonomy` (the review app, the CLI) does not pull in scikit-learn,
+# spaCy and pandas with the model code.
+_HOMES = {
+    "Confusion": "evaluation",
+    "Evaluation": "evaluation",
+    "evaluate": "evaluation",
+    "record_label": "labels",
+    "BehaviourModel": "model",
+    "TagDecision": "model",
+    "ModelRegistry": "registry",
+    "load_current_model": "registry",
+    "Candidate": "retraining",
+    "PromotionDecision": "retraining",
+    "RetrainResult": "retraining",
+    "decide_promotion": "retraining",
+    "evaluate_current": "retraining",
+    "register_candidate": "retraining",
+    "retrain": "retraining",
+    "train_candidate": "retraining",
+    "TagSummary": "tagging",
+    "calls_needing_tags": "tagging",
+    "session_tagger": "tagging",
+    "tag_calls": "tagging",
+    "Behaviour": "taxonomy",
+    "Taxonomy": "taxonomy",
+    "load_patterns": "taxonomy",
+    "load_taxonomy": "taxonomy",
+}
+
+if TYPE_CHECKING:
+    from talktracks.behaviours.evaluation import Confusion, Evaluation, evaluate
+    from talktracks.behaviours.labels import record_label
+    from talktracks.behaviours.model import BehaviourModel, TagDecision
+    from talktracks.behaviours.registry import ModelRegistry, load_current_model
+    from talktracks.behaviours.retraining import (
+        Candidate,
+        PromotionDecision,
+        RetrainResult,
+        decide_promotion,
+        evaluate_current,
+        register_candidate,
+        retrain,
+        train_candidate,
+    )
+    from talktracks.behaviours.tagging import (
+        TagSummary,
+        calls_needing_tags,
+        session_tagger,
+        tag_calls,
+    )
+    from talktracks.behaviours.taxonomy import Behaviour, Taxonomy, load_patterns, load_taxonomy
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Behaviour",

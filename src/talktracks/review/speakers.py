@@ -14,8 +14,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from talktracks.behaviours.registry import load_current_model
-from talktracks.behaviours.tagging import replace_tags
 from talktracks.coaching.flags import check_behaviours, evaluate, write_flags
 from talktracks.coaching.rules import load_rules
 from talktracks.config import Settings
@@ -59,6 +57,10 @@ def swap_speakers(
     store: Store, settings: Settings, actor: str, call_id: str, rep: str
 ) -> SwapResult:
     """Make voice `rep` (a current speaker label of the call) the rep; the other the customer."""
+    # scikit-learn and spaCy load on the first swap, not when the app starts.
+    from talktracks.behaviours.registry import load_current_model
+    from talktracks.behaviours.tagging import replace_tags
+
     model = load_current_model(settings.models_dir)
     rules = load_rules(settings.coaching_rules)
     check_behaviours(rules)
