@@ -261,3 +261,40 @@ def test_import_over_an_audio_call_is_refused_unless_replace(env: Store, tmp_pat
     with env.session() as s:
         assert s.get(Call, "rec-1").source == "import"
     assert counts(env, "rec-1")[0] == 3
+
+
+def test_a_line_over_the_size_limit_is_rejected_unread_and_reading_goes_on(
+    env: Store, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """One runaway line (a whole day's calls glued together, a missing newline) must not be
+    held in memory: it is rejected by size, its first bytes kept, and the next lines import."""
+    huge = json.dumps(call("huge", utterances=[utterance(text="x" * 900)] * 3000)).encode()
+    assert len(huge) > 2_000_000  # over the 2 MB limit set below, under the default
+    path = write(tmp_path / "big.jsonl", [json.dumps(call("a")).encode(), huge, b"", b'{"b'])
+    path.write_bytes(path.read_bytes() + json.dumps(call("c")).encode())  # no final newline
+    monkeypatch.setenv("TALKTRACKS_MAX_TRANSCRIPT_LINE_MB", "2")
+    config.get_settings.cache_clear()
+    assert main(["import-transcripts", str(path), "--db", env.url]) == 2
+    err = capsys.readouterr().err
+    size_line = f"{path}:2: rejected: line is {len(huge) / 1e6:.1f} MB, over the 2.0 MB limit"
+    assert size_line in err, err
+    assert f"{path}:4: rejected: not valid JSON" in err  # the lines after it are still read
+    [big, bad] = [json.loads(x) for x in rejects_path_for(path).read_bytes().splitlines()]
+    assert big["line"] == 2 and huge.decode().startswith(big["text"]) and len(big["text"]) == 200
+    assert bad["line"] == 4
+    assert counts(env, "a")[0] == 3 and counts(env, "huge") == (0, 0)
+    assert counts(env, "c")[0] == 3  # the last line, with no newline after it
+    # The same line under the default limit is an ordinary call.
+    monkeypatch.delenv("TALKTRACKS_MAX_TRANSCRIPT_LINE_MB")
+    config.get_settings.cache_clear()
+    assert main(["import-transcripts", str(path), "--db", env.url, "--replace"]) == 2
+    assert counts(env, "huge")[0] == 3000
+
+
+def test_a_line_exactly_at_the_limit_is_read(env: Store, tmp_path: Path) -> None:
+    line = json.dumps(call("edge")).encode()
+    path = write(tmp_path / "edge.jsonl", [line])
+    summary = import_transcripts(env, path, max_line_bytes=len(line))
+    assert summary.imported == 1 and not summary.rejected
+    summary = import_transcripts(env, path, max_line_bytes=len(line) - 1, replace=True)
+    assert summary.imported == 0 and "over the" in summary.rejected[0].reason

@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     max_utterance_chars: int = Field(
         20000, description="Imported transcript utterances longer than this are rejected."
     )
+    max_transcript_line_mb: float = Field(
+        8.0,
+        gt=0,
+        description="Imported transcript lines (one call each) larger than this are rejected "
+        "unread, so one runaway line cannot exhaust memory.",
+    )
     schedule_cron: str = Field("0 2 * * *", description="Nightly deployment schedule (cron).")
     schedule_timezone: str | None = Field(
         None, description="IANA zone for the schedule; None = local zone."

@@ -259,6 +259,7 @@ def cmd_import_transcripts(args: argparse.Namespace) -> int:
                 tagger=session_tagger(model),
                 replace=args.replace,
                 max_utterance_chars=settings.max_utterance_chars,
+                max_line_bytes=int(settings.max_transcript_line_mb * 1_000_000),
             )
     finally:
         store.dispose()

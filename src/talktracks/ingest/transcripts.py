@@ -9,7 +9,9 @@ Each line is validated on its own: a bad line is reported with its number and re
 written to FILE.rejects.jsonl beside the input as {"line", "reason", "text"} (the line as it
 was); good lines are imported. A call_id seen on an earlier line of the same file is
 rejected, since which of the two is right cannot be known. An utterance longer than
-`max_utterance_chars` is rejected with its line (the tagger would choke on it). A call_id
+`max_utterance_chars` is rejected with its line (the tagger would choke on it). A line larger
+than `max_line_bytes` is rejected without being held in memory: only its first bytes go to the
+rejects file, and reading goes on at the next line. A call_id
 that holds a transcribed recording is rejected unless `replace=True` (`--replace`): an
 import must not silently overwrite what the nightly transcribed.
 
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -188,8 +190,29 @@ def parse_call(obj: Any, call_id: str | None = None, max_chars: int = 20000) -> 
     )
 
 
+MAX_LINE_BYTES = 8_000_000  # a 3-hour call is about 0.3 MB; 8 MB peaks near 1.3 GB
+REJECT_PREFIX_BYTES = 200  # what the rejects file keeps of a line too large to hold
+
+
+def _lines(f: BinaryIO, max_bytes: int) -> Iterator[tuple[bytes, int | None]]:
+    """(line, None) for each line up to `max_bytes`; (its first bytes, its size) for a larger
+    one, read past in blocks so it is never held whole."""
+    while True:
+        raw = f.readline(max_bytes + 1)
+        if not raw:
+            return
+        if len(raw) <= max_bytes or raw.endswith(b"\n"):
+            yield raw, None
+            continue
+        head, size = raw[:REJECT_PREFIX_BYTES], len(raw)
+        while raw and not raw.endswith(b"\n"):
+            raw = f.readline(1024 * 1024)
+            size += len(raw)
+        yield head, size
+
+
 def read_transcripts(
-    path: Path, max_chars: int = 20000
+    path: Path, max_chars: int = 20000, max_line_bytes: int = MAX_LINE_BYTES
 ) -> Iterator[tuple[int, bytes, TranscriptCall | Rejection]]:
     """(line number, raw line, parsed call or rejection) for each non-blank line."""
     seen: dict[str, int] = {}
@@ -200,7 +223,14 @@ def read_transcripts(
     except OSError as exc:
         raise InputError(f"cannot read transcripts file {path}: {exc.strerror}") from exc
     with f:
-        for n, raw in enumerate(f, 1):
+        for n, (raw, oversize) in enumerate(_lines(f, max_line_bytes), 1):
+            if oversize is not None:
+                reason = (
+                    f"line is {oversize / 1e6:.1f} MB, over the {max_line_bytes / 1e6:.1f} MB "
+                    "limit (max_transcript_line_mb); split the call or raise the limit"
+                )
+                yield n, raw, Rejection(n, reason)
+                continue
             line = raw.rstrip(b"\r\n")
             if n == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
@@ -304,6 +334,7 @@ def import_transcripts(
     tagger: Tagger | None = None,
     replace: bool = False,
     max_utterance_chars: int = 20000,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> ImportSummary:
     """Import every valid line of `path`; see the module docstring for the rules."""
     path = Path(path)
@@ -311,7 +342,7 @@ def import_transcripts(
     rejects = rejects_path_for(path)
     out = None
     try:
-        for n, raw, parsed in read_transcripts(path, max_utterance_chars):
+        for n, raw, parsed in read_transcripts(path, max_utterance_chars, max_line_bytes):
             if not isinstance(parsed, Rejection):
                 with store.session() as s:
                     conflict = None if replace else _audio_conflict(s, parsed)
