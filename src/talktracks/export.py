@@ -144,14 +144,19 @@ LABEL_DTYPES = {
 }
 
 
+def _rows_frame(store: Store, table: type, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Every row of `table` in id order, one column per `dtypes` key, typed."""
+    with store.session() as s:
+        rows = list(s.scalars(select(table).order_by(table.id)))
+    frame = pd.DataFrame(
+        [{c: getattr(row, c) for c in dtypes} for row in rows], columns=list(dtypes)
+    )
+    return _typed(frame, dtypes)
+
+
 def labels_frame(store: Store) -> pd.DataFrame:
     """Every label (seed, coach, import): the text it judged, the behaviour and true/false."""
-    with store.session() as s:
-        labels = list(s.scalars(select(Label).order_by(Label.id)))
-    frame = pd.DataFrame(
-        [{c: getattr(x, c) for c in LABEL_DTYPES} for x in labels], columns=list(LABEL_DTYPES)
-    )
-    return _typed(frame, LABEL_DTYPES)
+    return _rows_frame(store, Label, LABEL_DTYPES)
 
 
 FLAG_DTYPES = {
@@ -171,12 +176,7 @@ FLAG_DTYPES = {
 
 def flags_frame(store: Store) -> pd.DataFrame:
     """Every coaching flag with its rule, reason, position in the call and review status."""
-    with store.session() as s:
-        flags = list(s.scalars(select(Flag).order_by(Flag.id)))
-    frame = pd.DataFrame(
-        [{c: getattr(f, c) for c in FLAG_DTYPES} for f in flags], columns=list(FLAG_DTYPES)
-    )
-    return _typed(frame, FLAG_DTYPES)
+    return _rows_frame(store, Flag, FLAG_DTYPES)
 
 
 def deal_features_frame(store: Store) -> pd.DataFrame:
